@@ -1,0 +1,467 @@
+#include "balie/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+
+enum key_type { KEY_STRING, KEY_INT, KEY_BOOL, KEY_ENUM };
+
+struct key_def {
+    const char *section;
+    const char *key;
+    enum key_type type;
+    size_t offset;
+    size_t size;       /* for strings: the buffer size */
+    long min, max;     /* for ints */
+    const char *enums; /* for enums: "a|b|c" */
+    const char *def;   /* default, as it would be written in the file */
+};
+
+#define F(field) offsetof(struct balie_config, field), sizeof(((struct balie_config *)0)->field)
+
+static const struct key_def keys[] = {
+    {"general", "environment", KEY_ENUM, F(general.environment), 0, 0, "development|production",
+     "development"},
+    {"general", "data_dir", KEY_STRING, F(general.data_dir), 0, 0, NULL, "./data"},
+    {"log", "level", KEY_ENUM, F(log.level), 0, 0, "debug|info|warn|error", "info"},
+    {"http", "listen", KEY_STRING, F(http.listen), 0, 0, NULL, "127.0.0.1"},
+    {"http", "port", KEY_INT, F(http.port), 0, 65535, NULL, "8080"},
+    {"http", "public_url", KEY_STRING, F(http.public_url), 0, 0, NULL, ""},
+    {"http", "tls_cert", KEY_STRING, F(http.tls_cert), 0, 0, NULL, ""},
+    {"http", "tls_key", KEY_STRING, F(http.tls_key), 0, 0, NULL, ""},
+    {"http", "behind_proxy", KEY_BOOL, F(http.behind_proxy), 0, 0, NULL, "false"},
+    {"http", "allowed_origins", KEY_STRING, F(http.allowed_origins), 0, 0, NULL, ""},
+    {"http", "web_root", KEY_STRING, F(http.web_root), 0, 0, NULL, ""},
+    {"media", "workers", KEY_INT, F(media.workers), 0, 256, NULL, "0"},
+    {"media", "bind", KEY_STRING, F(media.bind), 0, 0, NULL, "127.0.0.1"},
+    {"media", "port_base", KEY_INT, F(media.port_base), 0, 65535, NULL, "10000"},
+    {"media", "announce", KEY_STRING, F(media.announce), 0, 0, NULL, ""},
+    {"shutdown", "grace_s", KEY_INT, F(shutdown.grace_s), 0, 86400, NULL, "30"},
+};
+#define KEY_COUNT (sizeof(keys) / sizeof(keys[0]))
+
+static void add_error(struct config_errors *errors, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void add_error(struct config_errors *errors, const char *fmt, ...)
+{
+    if (!errors || errors->count >= CONFIG_MAX_ERRORS) {
+        if (errors)
+            errors->count++; /* still counted, so callers never see success */
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(errors->messages[errors->count], sizeof(errors->messages[0]), fmt, ap);
+    va_end(ap);
+    errors->count++;
+}
+
+static const struct key_def *find_key(const char *section, const char *key)
+{
+    for (size_t i = 0; i < KEY_COUNT; i++)
+        if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].key, key) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+static bool section_exists(const char *section)
+{
+    for (size_t i = 0; i < KEY_COUNT; i++)
+        if (strcmp(keys[i].section, section) == 0)
+            return true;
+    return false;
+}
+
+static bool enum_allows(const char *allowed, const char *value)
+{
+    size_t n = strlen(value);
+    const char *p = allowed;
+    while (*p) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == n && strncmp(p, value, n) == 0)
+            return true;
+        if (!bar)
+            break;
+        p = bar + 1;
+    }
+    return false;
+}
+
+/* Stores `value` into the field of `def`. On a bad value, writes why into `why`. */
+static int set_value(struct balie_config *cfg, const struct key_def *def, const char *value,
+                     char *why, size_t why_len)
+{
+    char *field = (char *)cfg + def->offset;
+    switch (def->type) {
+    case KEY_STRING:
+        if (strlen(value) >= def->size) {
+            snprintf(why, why_len, "value is longer than %zu characters", def->size - 1);
+            return -1;
+        }
+        strcpy(field, value);
+        return 0;
+    case KEY_ENUM:
+        if (!enum_allows(def->enums, value)) {
+            snprintf(why, why_len, "'%s' is not one of %s", value, def->enums);
+            return -1;
+        }
+        strcpy(field, value);
+        return 0;
+    case KEY_INT: {
+        char *end;
+        errno = 0;
+        long v = strtol(value, &end, 10);
+        if (*value == '\0' || *end != '\0' || errno != 0) {
+            snprintf(why, why_len, "'%s' is not a whole number", value);
+            return -1;
+        }
+        if (v < def->min || v > def->max) {
+            snprintf(why, why_len, "%ld is outside %ld..%ld", v, def->min, def->max);
+            return -1;
+        }
+        *(int *)(void *)field = (int)v;
+        return 0;
+    }
+    case KEY_BOOL:
+        if (strcmp(value, "true") == 0 || strcmp(value, "false") == 0) {
+            *(bool *)(void *)field = value[0] == 't';
+            return 0;
+        }
+        snprintf(why, why_len, "'%s' is not true or false", value);
+        return -1;
+    }
+    return -1;
+}
+
+void config_defaults(struct balie_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    char why[128];
+    for (size_t i = 0; i < KEY_COUNT; i++)
+        (void)set_value(cfg, &keys[i], keys[i].def, why, sizeof(why));
+}
+
+const struct config_key_info *config_keys(size_t *count)
+{
+    static struct config_key_info info[KEY_COUNT];
+    for (size_t i = 0; i < KEY_COUNT; i++) {
+        info[i].section = keys[i].section;
+        info[i].key = keys[i].key;
+        info[i].default_text = keys[i].def;
+    }
+    *count = KEY_COUNT;
+    return info;
+}
+
+static const char *skip_space(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
+    return p;
+}
+
+/* Parses the value part of a line (after '='). Returns 0 and fills `out`, or -1 with `why`. */
+static int parse_value(const char *p, const char *end, char *out, size_t out_len, char *why,
+                       size_t why_len)
+{
+    size_t n = 0;
+    p = skip_space(p, end);
+    if (p < end && *p == '"') {
+        p++;
+        for (;;) {
+            if (p >= end) {
+                snprintf(why, why_len, "unterminated quoted string");
+                return -1;
+            }
+            char c = *p++;
+            if (c == '"')
+                break;
+            if (c == '\\') {
+                if (p >= end || (*p != '"' && *p != '\\')) {
+                    snprintf(why, why_len, "only \\\" and \\\\ escapes are allowed");
+                    return -1;
+                }
+                c = *p++;
+            }
+            if (n + 1 >= out_len) {
+                snprintf(why, why_len, "value is too long");
+                return -1;
+            }
+            out[n++] = c;
+        }
+    } else {
+        while (p < end && *p != '#' && *p != ' ' && *p != '\t') {
+            if (n + 1 >= out_len) {
+                snprintf(why, why_len, "value is too long");
+                return -1;
+            }
+            out[n++] = *p++;
+        }
+        if (n == 0) {
+            snprintf(why, why_len, "missing value (use \"\" for an empty string)");
+            return -1;
+        }
+    }
+    out[n] = '\0';
+    p = skip_space(p, end);
+    if (p < end && *p != '#') {
+        snprintf(why, why_len, "unexpected text after the value");
+        return -1;
+    }
+    return 0;
+}
+
+static bool is_name_char(char c)
+{
+    return isalnum((unsigned char)c) || c == '_';
+}
+
+int config_parse_text(struct balie_config *cfg, const char *source_name, const char *text,
+                      size_t len, struct config_errors *errors)
+{
+    int before = errors ? errors->count : 0;
+    int added = 0;
+    char section[64] = "";
+    bool section_ok = false;
+    const char *p = text, *text_end = text + len;
+
+    for (int line = 1; p < text_end; line++) {
+        const char *eol = memchr(p, '\n', (size_t)(text_end - p));
+        const char *end = eol ? eol : text_end;
+        const char *next = eol ? eol + 1 : text_end;
+        if (end > p && end[-1] == '\r')
+            end--;
+        const char *q = skip_space(p, end);
+        p = next;
+        if (q == end || *q == '#')
+            continue;
+
+        if (memchr(q, '\0', (size_t)(end - q))) {
+            add_error(errors, "%s:%d: the line contains a NUL byte", source_name, line);
+            added++;
+            continue;
+        }
+
+        if (*q == '[') {
+            const char *close = memchr(q, ']', (size_t)(end - q));
+            size_t n = close ? (size_t)(close - q - 1) : 0;
+            const char *after = close ? skip_space(close + 1, end) : end;
+            if (!close || n == 0 || n >= sizeof(section) || (after < end && *after != '#')) {
+                add_error(errors, "%s:%d: malformed section header", source_name, line);
+                added++;
+                section_ok = false;
+                continue;
+            }
+            memcpy(section, q + 1, n);
+            section[n] = '\0';
+            section_ok = section_exists(section);
+            if (!section_ok) {
+                add_error(errors, "%s:%d: unknown section [%s]", source_name, line, section);
+                added++;
+            }
+            continue;
+        }
+
+        char key[64];
+        size_t kn = 0;
+        while (q < end && is_name_char(*q) && kn + 1 < sizeof(key))
+            key[kn++] = *q++;
+        key[kn] = '\0';
+        q = skip_space(q, end);
+        if (kn == 0 || q >= end || *q != '=') {
+            add_error(errors, "%s:%d: expected 'key = value'", source_name, line);
+            added++;
+            continue;
+        }
+        if (section[0] == '\0') {
+            add_error(errors, "%s:%d: key '%s' comes before any [section]", source_name, line, key);
+            added++;
+            continue;
+        }
+        if (!section_ok)
+            continue; /* already reported the section */
+
+        const struct key_def *def = find_key(section, key);
+        if (!def) {
+            add_error(errors, "%s:%d: unknown key '%s' in [%s]", source_name, line, key, section);
+            added++;
+            continue;
+        }
+        char value[CONFIG_STR_MAX * 4];
+        char why[160];
+        if (parse_value(q + 1, end, value, sizeof(value), why, sizeof(why)) != 0 ||
+            set_value(cfg, def, value, why, sizeof(why)) != 0) {
+            add_error(errors, "%s:%d: key '%s.%s': %s", source_name, line, section, key, why);
+            added++;
+        }
+    }
+    (void)before;
+    return added;
+}
+
+/* Reads a whole small file (configs and secrets). Returns a malloc'd, NUL-terminated buffer. */
+static char *read_small_file(const char *path, size_t max, size_t *len_out, char *why,
+                             size_t why_len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(why, why_len, "cannot open: %s", strerror(errno));
+        return NULL;
+    }
+    char *buf = malloc(max + 1);
+    size_t len = buf ? fread(buf, 1, max + 1, f) : 0;
+    int failed = !buf || ferror(f);
+    fclose(f);
+    if (failed) {
+        snprintf(why, why_len, "cannot read");
+        free(buf);
+        return NULL;
+    }
+    if (len > max) {
+        snprintf(why, why_len, "larger than %zu bytes", max);
+        free(buf);
+        return NULL;
+    }
+    buf[len] = '\0';
+    *len_out = len;
+    return buf;
+}
+
+int config_load_file(struct balie_config *cfg, const char *path, struct config_errors *errors)
+{
+    char why[160];
+    size_t len;
+    char *text = read_small_file(path, 1 << 20, &len, why, sizeof(why));
+    if (!text) {
+        add_error(errors, "%s: %s", path, why);
+        return 1;
+    }
+    int n = config_parse_text(cfg, path, text, len, errors);
+    free(text);
+    return n;
+}
+
+/* Builds BALIE_<SECTION>_<KEY> in upper case. */
+static void env_name(const struct key_def *def, char *out, size_t len)
+{
+    snprintf(out, len, "BALIE_%s_%s", def->section, def->key);
+    for (char *p = out; *p; p++)
+        *p = (char)toupper((unsigned char)*p);
+}
+
+int config_apply_env(struct balie_config *cfg, char *const *envp, struct config_errors *errors)
+{
+    int added = 0;
+    for (char *const *e = envp; e && *e; e++) {
+        if (strncmp(*e, "BALIE_", 6) != 0)
+            continue;
+        const char *eq = strchr(*e, '=');
+        if (!eq)
+            continue;
+        size_t name_len = (size_t)(eq - *e);
+        const char *value = eq + 1;
+        if (name_len == strlen("BALIE_CONFIG") && strncmp(*e, "BALIE_CONFIG", name_len) == 0)
+            continue;
+
+        const struct key_def *def = NULL;
+        bool from_file = false;
+        char name[128];
+        for (size_t i = 0; i < KEY_COUNT && !def; i++) {
+            env_name(&keys[i], name, sizeof(name));
+            size_t n = strlen(name);
+            if (name_len == n && strncmp(*e, name, n) == 0) {
+                def = &keys[i];
+            } else if (name_len == n + 5 && strncmp(*e, name, n) == 0 &&
+                       strncmp(*e + n, "_FILE", 5) == 0) {
+                def = &keys[i];
+                from_file = true;
+            }
+        }
+        if (!def) {
+            add_error(errors, "environment: unknown variable %.*s", (int)name_len, *e);
+            added++;
+            continue;
+        }
+
+        char why[160];
+        char *file_text = NULL;
+        if (from_file) {
+            size_t len;
+            file_text = read_small_file(value, 64 * 1024, &len, why, sizeof(why));
+            if (!file_text) {
+                add_error(errors, "environment: %.*s: %s: %s", (int)name_len, *e, value, why);
+                added++;
+                continue;
+            }
+            /* Secrets files usually end in a newline that is not part of the secret. */
+            while (len > 0 && (file_text[len - 1] == '\n' || file_text[len - 1] == '\r'))
+                file_text[--len] = '\0';
+            value = file_text;
+        }
+        if (set_value(cfg, def, value, why, sizeof(why)) != 0) {
+            add_error(errors, "environment: %.*s: %s", (int)name_len, *e, why);
+            added++;
+        }
+        free(file_text);
+    }
+    return added;
+}
+
+bool config_is_loopback(const char *host)
+{
+    if (strcmp(host, "localhost") == 0 || strcmp(host, "::1") == 0)
+        return true;
+    struct in_addr a;
+    return inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+}
+
+static bool is_ip_literal(const char *host)
+{
+    unsigned char buf[16];
+    return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
+}
+
+int config_validate(const struct balie_config *cfg, struct config_errors *errors)
+{
+    int added = 0;
+    bool cert = cfg->http.tls_cert[0] != '\0', key = cfg->http.tls_key[0] != '\0';
+    if (cert != key) {
+        add_error(errors, "http: tls_cert and tls_key must be set together");
+        added++;
+    }
+    if (!cert && !cfg->http.behind_proxy && !config_is_loopback(cfg->http.listen)) {
+        add_error(errors,
+                  "http: plain HTTP on '%s' is refused: set tls_cert and tls_key, or "
+                  "behind_proxy = true when a TLS-terminating proxy is in front",
+                  cfg->http.listen);
+        added++;
+    }
+    if (!is_ip_literal(cfg->http.listen) && strcmp(cfg->http.listen, "localhost") != 0) {
+        add_error(errors, "http: listen '%s' is not an IP address", cfg->http.listen);
+        added++;
+    }
+    if (!is_ip_literal(cfg->media.bind)) {
+        add_error(errors, "media: bind '%s' is not an IP address", cfg->media.bind);
+        added++;
+    }
+    int workers = cfg->media.workers > 0 ? cfg->media.workers : 1;
+    if (cfg->media.port_base != 0 && cfg->media.port_base + workers - 1 > 65535) {
+        add_error(errors, "media: port_base %d + %d workers passes port 65535",
+                  cfg->media.port_base, workers);
+        added++;
+    }
+    if (strcmp(cfg->general.environment, "production") == 0 && !cert && !cfg->http.behind_proxy) {
+        add_error(errors, "http: environment = production needs TLS (tls_cert and tls_key) or "
+                          "behind_proxy = true");
+        added++;
+    }
+    return added;
+}

@@ -1,0 +1,82 @@
+/* The gateway's configuration: embedded defaults, a file, then BALIE_<SECTION>_<KEY>
+ * environment variables, in that order. See docs/configuration.md for every key.
+ *
+ * File format: `[section]` headers and `key = value` lines; values are a number, true/false,
+ * a bare word, or a "quoted string" with \" and \\ escapes; `#` starts a comment. Unknown
+ * sections and keys are errors, so a typo never silently keeps a default. */
+#ifndef BALIE_CONFIG_H
+#define BALIE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CONFIG_STR_MAX 256
+
+struct balie_config {
+    struct {
+        char environment[CONFIG_STR_MAX]; /* development | production */
+        char data_dir[CONFIG_STR_MAX];
+    } general;
+    struct {
+        char level[CONFIG_STR_MAX];
+    } log;
+    struct {
+        char listen[CONFIG_STR_MAX];
+        int port;
+        char public_url[CONFIG_STR_MAX];
+        char tls_cert[CONFIG_STR_MAX];
+        char tls_key[CONFIG_STR_MAX];
+        bool behind_proxy;
+        char allowed_origins[CONFIG_STR_MAX * 4];
+        char web_root[CONFIG_STR_MAX];
+    } http;
+    struct {
+        int workers; /* 0: one per core */
+        char bind[CONFIG_STR_MAX];
+        int port_base;
+        char announce[CONFIG_STR_MAX];
+    } media;
+    struct {
+        int grace_s;
+    } shutdown;
+};
+
+#define CONFIG_MAX_ERRORS 32
+
+/* Errors collected while loading; each names the source (file and line, or variable). */
+struct config_errors {
+    int count;
+    char messages[CONFIG_MAX_ERRORS][320];
+};
+
+/* Describes one key; the table drives parsing, env overrides and the documentation test. */
+struct config_key_info {
+    const char *section;
+    const char *key;
+    const char *default_text;
+};
+
+void config_defaults(struct balie_config *cfg);
+
+/* Parses `text` as if it were the file `source_name`. Returns the number of errors added. */
+int config_parse_text(struct balie_config *cfg, const char *source_name, const char *text,
+                      size_t len, struct config_errors *errors);
+
+/* Reads and parses a file. Returns the number of errors added (an unreadable file is one). */
+int config_load_file(struct balie_config *cfg, const char *path, struct config_errors *errors);
+
+/* Applies BALIE_<SECTION>_<KEY> variables from `envp` (NULL-terminated). A variable
+ * BALIE_<SECTION>_<KEY>_FILE reads the value from that file (for secrets). An unknown
+ * BALIE_ variable is an error, except BALIE_CONFIG. Returns the number of errors added. */
+int config_apply_env(struct balie_config *cfg, char *const *envp, struct config_errors *errors);
+
+/* Checks that the keys make sense together. Returns the number of errors added. */
+int config_validate(const struct balie_config *cfg, struct config_errors *errors);
+
+/* The key table, for documentation checks. Sets *count. */
+const struct config_key_info *config_keys(size_t *count);
+
+/* True for 127.0.0.0/8, ::1 and "localhost". */
+bool config_is_loopback(const char *host);
+
+#endif
