@@ -368,7 +368,10 @@ int config_apply_env(struct balie_config *cfg, char *const *envp, struct config_
             continue;
         size_t name_len = (size_t)(eq - *e);
         const char *value = eq + 1;
-        if (name_len == strlen("BALIE_CONFIG") && strncmp(*e, "BALIE_CONFIG", name_len) == 0)
+        /* Variables of the launcher, not configuration keys. */
+        if ((name_len == strlen("BALIE_CONFIG") && strncmp(*e, "BALIE_CONFIG", name_len) == 0) ||
+            (name_len == strlen("BALIE_PRINT_URLS") &&
+             strncmp(*e, "BALIE_PRINT_URLS", name_len) == 0))
             continue;
 
         const struct key_def *def = NULL;

@@ -57,13 +57,12 @@ static void append_escaped(char *line, size_t *pos, size_t cap, const char *src)
     }
 }
 
+/* Appends `src` as it is, cut at the line's capacity. The line is not NUL-terminated: it is
+ * written with its length. */
 static void append_raw(char *line, size_t *pos, size_t cap, const char *src)
 {
-    size_t n = strlen(src);
-    if (*pos + n >= cap)
-        n = cap - *pos - 1;
-    memcpy(line + *pos, src, n);
-    *pos += n;
+    while (*src && *pos + 1 < cap)
+        line[(*pos)++] = *src++;
 }
 
 void log_write(enum log_level level, const char *component, const char *call_id, const char *fmt,
@@ -101,8 +100,9 @@ void log_write(enum log_level level, const char *component, const char *call_id,
     }
     append_raw(line, &pos, cap, "\",\"msg\":\"");
     append_escaped(line, &pos, cap, message);
-    memcpy(line + pos, "\"}\n", 3);
-    pos += 3;
+    line[pos++] = '"';
+    line[pos++] = '}';
+    line[pos++] = '\n';
 
     /* One write per line keeps lines whole across threads. */
     ssize_t ignored = write(atomic_load(&log_fd), line, pos);

@@ -48,6 +48,13 @@ bool msgq_pop(struct msgq *q, void *out)
     return true;
 }
 
+bool msgq_has_room(struct msgq *q)
+{
+    size_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
+    size_t head = atomic_load_explicit(&q->head, memory_order_acquire);
+    return tail - head <= q->mask;
+}
+
 size_t msgq_length(struct msgq *q)
 {
     return atomic_load(&q->tail) - atomic_load(&q->head);

@@ -64,11 +64,21 @@ static bool worker_emit(struct worker *w, const struct worker_event *evt)
     return true;
 }
 
-static bool worker_handle_commands(struct worker *w)
+/* Handles queued commands while there is room for the events they may cause. A command is
+ * left in its queue rather than have its answer dropped: the control thread is behind, and
+ * *backlog is set so the loop polls again soon instead of sleeping. */
+static bool worker_handle_commands(struct worker *w, bool *backlog)
 {
     bool emitted = false;
     struct worker_cmd cmd;
-    while (msgq_pop(&w->commands, &cmd)) {
+    *backlog = false;
+    for (;;) {
+        if (!msgq_has_room(&w->events)) {
+            *backlog = msgq_length(&w->commands) > 0;
+            break;
+        }
+        if (!msgq_pop(&w->commands, &cmd))
+            break;
         atomic_fetch_add_explicit(&w->n_commands, 1, memory_order_relaxed);
         switch (cmd.type) {
         case WORKER_CMD_PING: {
@@ -115,9 +125,12 @@ static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     uint64_t next_stats = now_ms() + 1000;
+    bool backlog = false;
     while (!atomic_load(&w->stop)) {
         uint64_t now = now_ms();
         int timeout = next_stats > now ? (int)(next_stats - now) : 0;
+        if (backlog && timeout > 1)
+            timeout = 1;
         struct epoll_event evs[4];
         int n = epoll_wait(w->epoll_fd, evs, 4, timeout);
         if (n < 0 && errno != EINTR) {
@@ -135,7 +148,7 @@ static void *worker_main(void *arg)
             }
         }
         /* Commands are checked on every wake-up: a wake may be coalesced with another one. */
-        emitted |= worker_handle_commands(w);
+        emitted |= worker_handle_commands(w, &backlog);
         if (now_ms() >= next_stats) {
             next_stats += 1000;
             struct worker_event evt = {

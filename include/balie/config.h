@@ -67,7 +67,8 @@ int config_load_file(struct balie_config *cfg, const char *path, struct config_e
 
 /* Applies BALIE_<SECTION>_<KEY> variables from `envp` (NULL-terminated). A variable
  * BALIE_<SECTION>_<KEY>_FILE reads the value from that file (for secrets). An unknown
- * BALIE_ variable is an error, except BALIE_CONFIG. Returns the number of errors added. */
+ * BALIE_ variable is an error, except BALIE_CONFIG and BALIE_PRINT_URLS. Returns the number of
+ * errors added. */
 int config_apply_env(struct balie_config *cfg, char *const *envp, struct config_errors *errors);
 
 /* Checks that the keys make sense together. Returns the number of errors added. */

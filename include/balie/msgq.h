@@ -28,6 +28,9 @@ bool msgq_push(struct msgq *q, const void *msg);
 /* Copies the oldest message to `out`. Returns false when the queue is empty. Consumer only. */
 bool msgq_pop(struct msgq *q, void *out);
 
+/* True when a push would succeed now. Exact for the producer (space only grows under it). */
+bool msgq_has_room(struct msgq *q);
+
 /* A snapshot; exact only when neither side is running. */
 size_t msgq_length(struct msgq *q);
 

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what Balie needs from Debian's packages, idempotently and quietly when all is there.
+#   deploy/install-deps.sh run    build and run the gateway
+#   deploy/install-deps.sh test   also everything the test suites need
+set -euo pipefail
+
+mode=${1:-run}
+run_pkgs=(build-essential cmake pkg-config ca-certificates openssl
+  libwebsockets-dev libssl-dev libsrtp2-dev libopus-dev libvpx-dev libjansson-dev
+  libsqlite3-dev libcurl4-openssl-dev)
+test_pkgs=(libcriterion-dev clang clang-tidy clang-format cppcheck curl iproute2
+  python3 python3-aiortc chromium)
+
+pkgs=("${run_pkgs[@]}")
+[ "$mode" = test ] && pkgs+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${pkgs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+# Node.js and npm drive the browser tests; any installed Node 18+ will do.
+if [ "$mode" = test ] && ! { command -v node && command -v npm; } >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+echo "Installing ${#missing[@]} Debian packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# An update only when a package is missing from the lists (a fresh machine has none).
+if ! $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/tmp/balie-apt.log 2>&1; then
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/tmp/balie-apt.log 2>&1 \
+    || { tail -20 /tmp/balie-apt.log; echo "apt-get install failed (log: /tmp/balie-apt.log)"; exit 1; }
+fi
+echo "Installed."

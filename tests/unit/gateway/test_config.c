@@ -1,0 +1,227 @@
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "balie/config.h"
+
+static struct balie_config cfg;
+static struct config_errors errors;
+
+static void reset(void)
+{
+    config_defaults(&cfg);
+    memset(&errors, 0, sizeof(errors));
+}
+
+static int parse(const char *text)
+{
+    reset();
+    return config_parse_text(&cfg, "test.conf", text, strlen(text), &errors);
+}
+
+TestSuite(config, .init = reset);
+
+Test(config, defaults_are_valid_and_local)
+{
+    cr_assert_eq(config_validate(&cfg, &errors), 0, "%s", errors.messages[0]);
+    cr_assert_str_eq(cfg.http.listen, "127.0.0.1");
+    cr_assert_eq(cfg.http.port, 8080);
+    cr_assert_str_eq(cfg.general.environment, "development");
+    cr_assert_eq(cfg.shutdown.grace_s, 30);
+    cr_assert_eq(cfg.media.workers, 0);
+}
+
+Test(config, parses_sections_values_and_comments)
+{
+    int n = parse("# a comment\n"
+                  "[http]\n"
+                  "port = 9090   # trailing comment\n"
+                  "listen = \"127.0.0.2\"\n"
+                  "behind_proxy = true\n"
+                  "public_url = \"https://balie.example.nl/x\\\"y\"\n"
+                  "\n"
+                  "[media]\r\n"
+                  "workers = 3\r\n"
+                  "[log]\n"
+                  "level = debug\n");
+    cr_assert_eq(n, 0, "%s", errors.messages[0]);
+    cr_assert_eq(cfg.http.port, 9090);
+    cr_assert_str_eq(cfg.http.listen, "127.0.0.2");
+    cr_assert(cfg.http.behind_proxy);
+    cr_assert_str_eq(cfg.http.public_url, "https://balie.example.nl/x\"y");
+    cr_assert_eq(cfg.media.workers, 3);
+    cr_assert_str_eq(cfg.log.level, "debug");
+}
+
+Test(config, unknown_key_names_file_line_and_key)
+{
+    cr_assert_eq(parse("[http]\nport = 1\nprot = 2\n"), 1);
+    cr_assert_str_eq(errors.messages[0], "test.conf:3: unknown key 'prot' in [http]");
+}
+
+Test(config, unknown_section_is_an_error)
+{
+    cr_assert_eq(parse("[htp]\nport = 1\n"), 1);
+    cr_assert_str_eq(errors.messages[0], "test.conf:1: unknown section [htp]");
+}
+
+Test(config, key_before_section)
+{
+    cr_assert_eq(parse("port = 1\n"), 1);
+    cr_assert(strstr(errors.messages[0], "test.conf:1: key 'port' comes before any [section]"));
+}
+
+Test(config, bad_values_say_why)
+{
+    cr_assert_eq(parse("[http]\nport = 70000\nbehind_proxy = yes\n[log]\nlevel = loud\n"
+                       "[media]\nworkers = 2x\n"),
+                 4);
+    cr_assert_str_eq(errors.messages[0], "test.conf:2: key 'http.port': 70000 is outside 0..65535");
+    cr_assert_str_eq(errors.messages[1],
+                     "test.conf:3: key 'http.behind_proxy': 'yes' is not true or false");
+    cr_assert_str_eq(errors.messages[2],
+                     "test.conf:5: key 'log.level': 'loud' is not one of debug|info|warn|error");
+    cr_assert_str_eq(errors.messages[3], "test.conf:7: key 'media.workers': '2x' is not a whole "
+                                         "number");
+}
+
+Test(config, malformed_lines)
+{
+    cr_assert_eq(parse("[http\n"), 1);
+    cr_assert(strstr(errors.messages[0], ":1: malformed section header"));
+    cr_assert_eq(parse("[http]\nport 8080\n"), 1);
+    cr_assert(strstr(errors.messages[0], ":2: expected 'key = value'"));
+    cr_assert_eq(parse("[http]\nlisten = \"127.0.0.1\n"), 1);
+    cr_assert(strstr(errors.messages[0], "unterminated quoted string"));
+    cr_assert_eq(parse("[http]\nlisten = 127.0.0.1 extra\n"), 1);
+    cr_assert(strstr(errors.messages[0], "unexpected text after the value"));
+    cr_assert_eq(parse("[http]\nlisten =\n"), 1);
+    cr_assert(strstr(errors.messages[0], "missing value"));
+}
+
+Test(config, nul_byte_is_refused)
+{
+    reset();
+    static const char text[] = "[http]\nport = 8\0\n";
+    cr_assert_eq(config_parse_text(&cfg, "t", text, sizeof(text) - 1, &errors), 1);
+    cr_assert(strstr(errors.messages[0], "NUL"));
+}
+
+Test(config, too_long_string)
+{
+    char text[1200];
+    snprintf(text, sizeof(text), "[general]\ndata_dir = \"%0300d\"\n", 0);
+    cr_assert_eq(parse(text), 1);
+    cr_assert(strstr(errors.messages[0], "longer than 255"), "%s", errors.messages[0]);
+}
+
+Test(config, environment_overrides_and_unknown_variables)
+{
+    char *env[] = {"PATH=/bin", "BALIE_HTTP_PORT=7000", "BALIE_MEDIA_ANNOUNCE=203.0.113.7",
+                   "BALIE_CONFIG=/x", "BALIE_PRINT_URLS=1", "BALIE_HTTP_PROT=1", NULL};
+    cr_assert_eq(config_apply_env(&cfg, env, &errors), 1);
+    cr_assert_eq(cfg.http.port, 7000);
+    cr_assert_str_eq(cfg.media.announce, "203.0.113.7");
+    cr_assert_str_eq(errors.messages[0], "environment: unknown variable BALIE_HTTP_PROT");
+}
+
+Test(config, environment_bad_value)
+{
+    char *env[] = {"BALIE_SHUTDOWN_GRACE_S=-1", NULL};
+    cr_assert_eq(config_apply_env(&cfg, env, &errors), 1);
+    cr_assert_str_eq(errors.messages[0],
+                     "environment: BALIE_SHUTDOWN_GRACE_S: -1 is outside 0..86400");
+}
+
+Test(config, environment_file_convention_for_secrets)
+{
+    char path[] = "/tmp/balie-secret-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    cr_assert_eq(write(fd, "/etc/ssl/x.pem\n", 15), 15);
+    close(fd);
+    char var[128];
+    snprintf(var, sizeof(var), "BALIE_HTTP_TLS_CERT_FILE=%s", path);
+    char *env[] = {var, "BALIE_HTTP_TLS_KEY_FILE=/nonexistent/balie", NULL};
+    cr_assert_eq(config_apply_env(&cfg, env, &errors), 1);
+    cr_assert_str_eq(cfg.http.tls_cert, "/etc/ssl/x.pem");
+    cr_assert(strstr(errors.messages[0], "BALIE_HTTP_TLS_KEY_FILE: /nonexistent/balie: cannot "
+                                         "open"));
+    unlink(path);
+}
+
+Test(config, validate_refuses_plain_http_on_public_address)
+{
+    strcpy(cfg.http.listen, "0.0.0.0");
+    cr_assert_eq(config_validate(&cfg, &errors), 1);
+    cr_assert(strstr(errors.messages[0], "plain HTTP on '0.0.0.0' is refused"));
+    memset(&errors, 0, sizeof(errors));
+    cfg.http.behind_proxy = true;
+    cr_assert_eq(config_validate(&cfg, &errors), 0);
+}
+
+Test(config, validate_tls_pair_and_production)
+{
+    strcpy(cfg.http.tls_cert, "/c.pem");
+    cr_assert_eq(config_validate(&cfg, &errors), 1);
+    cr_assert(strstr(errors.messages[0], "tls_cert and tls_key must be set together"));
+    reset();
+    strcpy(cfg.general.environment, "production");
+    cr_assert_eq(config_validate(&cfg, &errors), 1);
+    cr_assert(strstr(errors.messages[0], "production needs TLS"));
+}
+
+Test(config, validate_addresses)
+{
+    strcpy(cfg.media.bind, "example.org");
+    cr_assert_eq(config_validate(&cfg, &errors), 1);
+    cr_assert(strstr(errors.messages[0], "media: bind 'example.org' is not an IP address"));
+}
+
+Test(config, unreadable_file)
+{
+    cr_assert_eq(config_load_file(&cfg, "/nonexistent/balie.conf", &errors), 1);
+    cr_assert(strstr(errors.messages[0], "/nonexistent/balie.conf: cannot open"));
+}
+
+Test(config, many_errors_are_all_counted)
+{
+    char text[4096] = "[http]\n";
+    for (int i = 0; i < 40; i++)
+        strcat(text, "nope = 1\n");
+    cr_assert_eq(parse(text), 40);
+    cr_assert_eq(errors.count, 40);
+}
+
+Test(config, loopback_detection)
+{
+    cr_assert(config_is_loopback("127.0.0.1"));
+    cr_assert(config_is_loopback("127.9.9.9"));
+    cr_assert(config_is_loopback("::1"));
+    cr_assert(config_is_loopback("localhost"));
+    cr_assert_not(config_is_loopback("0.0.0.0"));
+    cr_assert_not(config_is_loopback("10.0.0.1"));
+}
+
+/* docs/configuration.md must name every key with its variable and default: a key added to
+ * the table without documentation fails here. */
+Test(config, every_key_is_documented)
+{
+    FILE *f = fopen(BALIE_TEST_DATA "/../../docs/configuration.md", "r");
+    cr_assert_not_null(f, "docs/configuration.md is missing");
+    static char doc[65536];
+    size_t n = fread(doc, 1, sizeof(doc) - 1, f);
+    doc[n] = '\0';
+    fclose(f);
+    size_t count;
+    const struct config_key_info *keys = config_keys(&count);
+    for (size_t i = 0; i < count; i++) {
+        char var[128];
+        snprintf(var, sizeof(var), "BALIE_%s_%s", keys[i].section, keys[i].key);
+        for (char *p = var; *p; p++)
+            *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+        cr_expect(strstr(doc, var), "docs/configuration.md does not mention %s", var);
+    }
+}
