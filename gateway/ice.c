@@ -151,7 +151,8 @@ static const char *match_username(const struct ice_agent *a, const struct stun_m
         const char *ufrag = sets[i][0], *their = sets[i][1];
         if (local_len != strlen(ufrag) || memcmp(m->username, ufrag, local_len) != 0)
             continue;
-        if (their[0] != '\0' && (remote_len != strlen(their) || memcmp(remote, their, remote_len)))
+        if (their[0] != '\0' &&
+            (remote_len != strlen(their) || memcmp(remote, their, remote_len) != 0))
             continue;
         *previous = i == 1;
         return sets[i][2];

@@ -465,8 +465,9 @@ int stun_add_error_code(struct stun_builder *b, int code, const char *reason)
         return b->err;
     p[2] = (uint8_t)(code / 100);
     p[3] = (uint8_t)(code % 100);
-    if (rlen > 0)
-        memcpy(p + 4, reason, rlen);
+    /* The reason phrase is length-delimited on the wire, not NUL-terminated. */
+    for (size_t i = 0; i < rlen; i++)
+        p[4 + i] = (uint8_t)reason[i];
     return 0;
 }
 

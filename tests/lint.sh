@@ -2,7 +2,7 @@
 # Static checks of our own C code: formatting, cppcheck, clang-tidy (config in .clang-tidy).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-mapfile -t files < <(git ls-files '*.c' '*.h' 2>/dev/null || find gateway signaling identity include tests -name '*.[ch]')
+mapfile -t files < <(git ls-files --cached --others --exclude-standard '*.c' '*.h' 2>/dev/null || find gateway signaling identity include tests -name '*.[ch]')
 mapfile -t sources < <(printf '%s\n' "${files[@]}" | grep -E '^(gateway|signaling|identity)/.*\.c$')
 case ${1:-all} in
 format)

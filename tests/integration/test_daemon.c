@@ -174,7 +174,7 @@ Test(daemon, refuses_path_tricks_and_other_methods)
 {
     start_default();
     const char *bad[] = {"/../CMakeLists.txt", "/%2e%2e/CMakeLists.txt", "/.git/config",
-                         "/index.html%00.js", "//etc/passwd", "/web/../../etc/passwd"};
+                         "/index.html%00.js",  "//etc/passwd",           "/web/../../etc/passwd"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct http_response r;
         char url[256];

@@ -119,8 +119,13 @@ Test(config, too_long_string)
 
 Test(config, environment_overrides_and_unknown_variables)
 {
-    char *env[] = {"PATH=/bin", "BALIE_HTTP_PORT=7000", "BALIE_MEDIA_ANNOUNCE=203.0.113.7",
-                   "BALIE_CONFIG=/x", "BALIE_PRINT_URLS=1", "BALIE_HTTP_PROT=1", NULL};
+    char *env[] = {"PATH=/bin",
+                   "BALIE_HTTP_PORT=7000",
+                   "BALIE_MEDIA_ANNOUNCE=203.0.113.7",
+                   "BALIE_CONFIG=/x",
+                   "BALIE_PRINT_URLS=1",
+                   "BALIE_HTTP_PROT=1",
+                   NULL};
     cr_assert_eq(config_apply_env(&cfg, env, &errors), 1);
     cr_assert_eq(cfg.http.port, 7000);
     cr_assert_str_eq(cfg.media.announce, "203.0.113.7");

@@ -65,19 +65,16 @@ Test(worker, many_commands_and_events_both_ways, .timeout = 60)
 {
     struct collector c = {.in_order = true};
     struct worker_pool *pool = NULL;
-    struct worker_pool_config cfg = {.count = 2,
-                                     .bind = "127.0.0.1",
-                                     .queue_capacity = 256,
-                                     .notify = notify,
-                                     .notify_arg = &c};
+    struct worker_pool_config cfg = {
+        .count = 2, .bind = "127.0.0.1", .queue_capacity = 256, .notify = notify, .notify_arg = &c};
     cr_assert_eq(worker_pool_start(&pool, &cfg), 0);
     const uint64_t per_worker = 200000;
     uint64_t sent[2] = {0, 0};
     while (c.pongs[0] < per_worker || c.pongs[1] < per_worker) {
         for (int w = 0; w < 2; w++) {
             while (sent[w] < per_worker) {
-                struct worker_cmd cmd = {.type = WORKER_CMD_PING, .id = (uint64_t)w,
-                                         .arg = sent[w]};
+                struct worker_cmd cmd = {
+                    .type = WORKER_CMD_PING, .id = (uint64_t)w, .arg = sent[w]};
                 if (worker_send(pool, w, &cmd) == -EAGAIN)
                     break;
                 sent[w]++;
@@ -104,8 +101,8 @@ Test(worker, counts_datagrams_and_reports_stats, .timeout = 30)
 {
     struct collector c = {.in_order = true};
     struct worker_pool *pool = NULL;
-    struct worker_pool_config cfg = {.count = 1, .bind = "127.0.0.1", .notify = notify,
-                                     .notify_arg = &c};
+    struct worker_pool_config cfg = {
+        .count = 1, .bind = "127.0.0.1", .notify = notify, .notify_arg = &c};
     cr_assert_eq(worker_pool_start(&pool, &cfg), 0);
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
     struct sockaddr_in to = {.sin_family = AF_INET,
