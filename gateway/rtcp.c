@@ -771,7 +771,7 @@ int rtcp_translate(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_ca
      * follows, since an empty report alone is not worth sending. */
     struct xlate x = {out, out_cap, 8, map, map_len, our_ssrc, info};
     if (out_cap < 8)
-        x.cap = x.len; /* any feedback then fails with RTCP_ERR_NOSPACE */
+        return RTCP_ERR_NOSPACE;
     if (in_len > INT_MAX - 8)
         return RTCP_ERR_LENGTH;
     int rc = rtcp_walk(in, in_len, xlate_packet, &x);

@@ -241,7 +241,10 @@ struct rtcp_info {
  * consumed and summarised in `info`, never forwarded. The output is a compound packet that
  * starts with an empty RR from `our_ssrc` (RFC 3550 §6.1). Returns its length, 0 when there is
  * nothing to forward, or a negative enum rtcp_error (malformed input: nothing is forwarded).
- * `out_cap` of in_len + 8 always suffices. `info` may be NULL. */
+ * `out_cap` of in_len + 8 always suffices; below 8 is RTCP_ERR_NOSPACE. `info` may be NULL.
+ * FIR sequence numbers pass through as the browser chose them (RFC 5104 §4.3.1.2 counts them
+ * per requester), so a relay that also sends its own FIRs from `our_ssrc` to the same sender
+ * should take its next number from the last one forwarded. */
 int rtcp_translate(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
                    const struct rtcp_ssrc_map *map, size_t map_len, uint32_t our_ssrc,
                    struct rtcp_info *info);
