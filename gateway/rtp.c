@@ -195,7 +195,8 @@ static bool seq_newer(uint16_t a, uint16_t b)
 
 /* Half the sequence space: beyond it, older and newer cannot be told apart anyway. */
 #define SPAN_MAX 0x7FFFu
-/* An hour: a longer gap is still an hour's worth of timestamp, which is enough to show one. */
+/* Longer gaps count as an hour: that still shows the receiver a gap, and keeps the arithmetic
+ * in range. */
 #define MAX_GAP_US (3600ull * 1000000u)
 
 void rtp_rewriter_init(struct rtp_rewriter *rw, uint32_t out_ssrc)
@@ -213,7 +214,7 @@ static void switch_source(struct rtp_rewriter *rw, const struct rtp_header *h, u
     if (rw->started) {
         uint64_t elapsed_us = now_us > rw->max_out_us ? now_us - rw->max_out_us : 0;
         if (elapsed_us > MAX_GAP_US)
-            elapsed_us = MAX_GAP_US; /* keeps the product below 2^64 and the ticks in 32 bits */
+            elapsed_us = MAX_GAP_US;
         uint64_t ticks = elapsed_us * clock_rate / 1000000u;
         /* At least one packet's worth, so the first packet does not overlap the last one
          * (same timestamp would merge two video frames, or overlap audio samples). */
