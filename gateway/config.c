@@ -46,6 +46,16 @@ static const struct key_def keys[] = {
 };
 #define KEY_COUNT (sizeof(keys) / sizeof(keys[0]))
 
+/* Keys of a `[service.<id>]` section. */
+#define S(field) offsetof(struct config_service, field), sizeof(((struct config_service *)0)->field)
+static const struct key_def service_keys[] = {
+    {"service.<id>", "name_nl", KEY_STRING, S(name_nl), 0, 0, NULL, ""},
+    {"service.<id>", "name_en", KEY_STRING, S(name_en), 0, 0, NULL, ""},
+    {"service.<id>", "min_loa", KEY_ENUM, S(min_loa), 0, 0, "basis|midden|substantieel|hoog",
+     "midden"},
+};
+#define SERVICE_KEY_COUNT (sizeof(service_keys) / sizeof(service_keys[0]))
+
 static void add_error(struct config_errors *errors, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -96,10 +106,10 @@ static bool enum_allows(const char *allowed, const char *value)
 }
 
 /* Stores `value` into the field of `def`. On a bad value, writes why into `why`. */
-static int set_value(struct balie_config *cfg, const struct key_def *def, const char *value,
-                     char *why, size_t why_len)
+static int set_value(void *base, const struct key_def *def, const char *value, char *why,
+                     size_t why_len)
 {
-    char *field = (char *)cfg + def->offset;
+    char *field = (char *)base + def->offset;
     switch (def->type) {
     case KEY_STRING:
         if (strlen(value) >= def->size) {
@@ -139,6 +149,56 @@ static int set_value(struct balie_config *cfg, const struct key_def *def, const 
         return -1;
     }
     return -1;
+}
+
+static const struct key_def *find_service_key(const char *key)
+{
+    for (size_t i = 0; i < SERVICE_KEY_COUNT; i++)
+        if (strcmp(service_keys[i].key, key) == 0)
+            return &service_keys[i];
+    return NULL;
+}
+
+static bool valid_service_id(const char *id)
+{
+    size_t n = strlen(id);
+    if (n == 0 || n >= CONFIG_SERVICE_ID_MAX)
+        return false;
+    for (const char *p = id; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
+            return false;
+    return true;
+}
+
+/* Finds or adds the service `id`. Returns NULL (with `why`) for a bad id or a full table. */
+static struct config_service *service_slot(struct balie_config *cfg, const char *id, char *why,
+                                           size_t why_len)
+{
+    if (!valid_service_id(id)) {
+        snprintf(why, why_len, "service id '%s' must be 1-31 characters of a-z, 0-9 and -", id);
+        return NULL;
+    }
+    for (int i = 0; i < cfg->service_count; i++)
+        if (strcmp(cfg->services[i].id, id) == 0)
+            return &cfg->services[i];
+    if (cfg->service_count == CONFIG_MAX_SERVICES) {
+        snprintf(why, why_len, "more than %d services", CONFIG_MAX_SERVICES);
+        return NULL;
+    }
+    struct config_service *svc = &cfg->services[cfg->service_count++];
+    memset(svc, 0, sizeof(*svc));
+    strcpy(svc->id, id);
+    for (size_t i = 0; i < SERVICE_KEY_COUNT; i++)
+        (void)set_value(svc, &service_keys[i], service_keys[i].def, why, why_len);
+    return svc;
+}
+
+const struct config_service *config_service_find(const struct balie_config *cfg, const char *id)
+{
+    for (int i = 0; i < cfg->service_count; i++)
+        if (strcmp(cfg->services[i].id, id) == 0)
+            return &cfg->services[i];
+    return NULL;
 }
 
 void config_defaults(struct balie_config *cfg)
@@ -231,6 +291,7 @@ int config_parse_text(struct balie_config *cfg, const char *source_name, const c
     int added = 0;
     char section[64] = "";
     bool section_ok = false;
+    struct config_service *service = NULL;
     const char *p = text, *text_end = text + len;
 
     for (int line = 1; p < text_end; line++) {
@@ -262,6 +323,17 @@ int config_parse_text(struct balie_config *cfg, const char *source_name, const c
             }
             memcpy(section, q + 1, n);
             section[n] = '\0';
+            service = NULL;
+            if (strncmp(section, "service.", 8) == 0) {
+                char why[160];
+                service = service_slot(cfg, section + 8, why, sizeof(why));
+                section_ok = service != NULL;
+                if (!service) {
+                    add_error(errors, "%s:%d: [%s]: %s", source_name, line, section, why);
+                    added++;
+                }
+                continue;
+            }
             section_ok = section_exists(section);
             if (!section_ok) {
                 add_error(errors, "%s:%d: unknown section [%s]", source_name, line, section);
@@ -289,7 +361,7 @@ int config_parse_text(struct balie_config *cfg, const char *source_name, const c
         if (!section_ok)
             continue; /* already reported the section */
 
-        const struct key_def *def = find_key(section, key);
+        const struct key_def *def = service ? find_service_key(key) : find_key(section, key);
         if (!def) {
             add_error(errors, "%s:%d: unknown key '%s' in [%s]", source_name, line, key, section);
             added++;
@@ -298,7 +370,7 @@ int config_parse_text(struct balie_config *cfg, const char *source_name, const c
         char value[CONFIG_STR_MAX * 4];
         char why[160];
         if (parse_value(q + 1, end, value, sizeof(value), why, sizeof(why)) != 0 ||
-            set_value(cfg, def, value, why, sizeof(why)) != 0) {
+            set_value(service ? (void *)service : (void *)cfg, def, value, why, sizeof(why)) != 0) {
             add_error(errors, "%s:%d: key '%s.%s': %s", source_name, line, section, key, why);
             added++;
         }
@@ -357,6 +429,41 @@ static void env_name(const struct key_def *def, char *out, size_t len)
         *p = (char)toupper((unsigned char)*p);
 }
 
+/* BALIE_SERVICE_<ID>_<KEY>: the id is what stands between the prefix and a known key, in
+ * lower case with '_' for '-'. Returns 1 when the variable was one of these (handled). */
+static int apply_service_env(struct balie_config *cfg, const char *var, size_t name_len,
+                             const char *value, struct config_errors *errors)
+{
+    static const char prefix[] = "BALIE_SERVICE_";
+    if (name_len <= sizeof(prefix) - 1 || strncmp(var, prefix, sizeof(prefix) - 1) != 0)
+        return 0;
+    for (size_t i = 0; i < SERVICE_KEY_COUNT; i++) {
+        char suffix[32];
+        snprintf(suffix, sizeof(suffix), "_%s", service_keys[i].key);
+        for (char *p = suffix; *p; p++)
+            *p = (char)toupper((unsigned char)*p);
+        size_t sl = strlen(suffix), idl = name_len - (sizeof(prefix) - 1);
+        if (idl <= sl || strncmp(var + name_len - sl, suffix, sl) != 0)
+            continue;
+        char id[CONFIG_SERVICE_ID_MAX + 1], why[160];
+        idl -= sl;
+        if (idl >= sizeof(id))
+            idl = sizeof(id) - 1;
+        for (size_t k = 0; k < idl; k++) {
+            char c = var[sizeof(prefix) - 1 + k];
+            id[k] = c == '_' ? '-' : (char)tolower((unsigned char)c);
+        }
+        id[idl] = '\0';
+        struct config_service *svc = service_slot(cfg, id, why, sizeof(why));
+        if (!svc || set_value(svc, &service_keys[i], value, why, sizeof(why)) != 0) {
+            add_error(errors, "environment: %.*s: %s", (int)name_len, var, why);
+            return 2;
+        }
+        return 1;
+    }
+    return 0;
+}
+
 int config_apply_env(struct balie_config *cfg, char *const *envp, struct config_errors *errors)
 {
     int added = 0;
@@ -373,6 +480,12 @@ int config_apply_env(struct balie_config *cfg, char *const *envp, struct config_
             (name_len == strlen("BALIE_PRINT_URLS") &&
              strncmp(*e, "BALIE_PRINT_URLS", name_len) == 0))
             continue;
+
+        int svc = apply_service_env(cfg, *e, name_len, value, errors);
+        if (svc) {
+            added += svc == 2;
+            continue;
+        }
 
         const struct key_def *def = NULL;
         bool from_file = false;
@@ -432,9 +545,22 @@ static bool is_ip_literal(const char *host)
     return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
 }
 
-int config_validate(const struct balie_config *cfg, struct config_errors *errors)
+int config_validate(struct balie_config *cfg, struct config_errors *errors)
 {
     int added = 0;
+    if (cfg->service_count == 0) {
+        char why[160];
+        struct config_service *svc = service_slot(cfg, "algemeen", why, sizeof(why));
+        snprintf(svc->name_nl, sizeof(svc->name_nl), "Algemene vragen");
+        snprintf(svc->name_en, sizeof(svc->name_en), "General questions");
+    }
+    for (int i = 0; i < cfg->service_count; i++) {
+        struct config_service *svc = &cfg->services[i];
+        if (svc->name_nl[0] == '\0')
+            memcpy(svc->name_nl, svc->id, sizeof(svc->id)); /* the whole array: NUL included */
+        if (svc->name_en[0] == '\0')
+            memcpy(svc->name_en, svc->name_nl, sizeof(svc->name_en));
+    }
     bool cert = cfg->http.tls_cert[0] != '\0', key = cfg->http.tls_key[0] != '\0';
     if (cert != key) {
         add_error(errors, "http: tls_cert and tls_key must be set together");

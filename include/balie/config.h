@@ -12,6 +12,17 @@
 
 #define CONFIG_STR_MAX 256
 
+#define CONFIG_MAX_SERVICES 32
+#define CONFIG_SERVICE_ID_MAX 32
+
+/* A counter service citizens queue for: `[service.<id>]` in the file. */
+struct config_service {
+    char id[CONFIG_SERVICE_ID_MAX]; /* [a-z0-9-], 1..31 characters */
+    char name_nl[128];
+    char name_en[128];
+    char min_loa[16]; /* basis | midden | substantieel | hoog */
+};
+
 struct balie_config {
     struct {
         char environment[CONFIG_STR_MAX]; /* development | production */
@@ -39,6 +50,9 @@ struct balie_config {
     struct {
         int grace_s;
     } shutdown;
+    /* When none is configured, config_validate() adds the default service "algemeen". */
+    struct config_service services[CONFIG_MAX_SERVICES];
+    int service_count;
 };
 
 #define CONFIG_MAX_ERRORS 32
@@ -71,8 +85,12 @@ int config_load_file(struct balie_config *cfg, const char *path, struct config_e
  * errors added. */
 int config_apply_env(struct balie_config *cfg, char *const *envp, struct config_errors *errors);
 
-/* Checks that the keys make sense together. Returns the number of errors added. */
-int config_validate(const struct balie_config *cfg, struct config_errors *errors);
+/* Checks that the keys make sense together, and adds the default service when none is
+ * configured. Returns the number of errors added. */
+int config_validate(struct balie_config *cfg, struct config_errors *errors);
+
+/* The service with this id, or NULL. */
+const struct config_service *config_service_find(const struct balie_config *cfg, const char *id);
 
 /* The key table, for documentation checks. Sets *count. */
 const struct config_key_info *config_keys(size_t *count);

@@ -230,3 +230,45 @@ Test(config, every_key_is_documented)
         cr_expect(strstr(doc, var), "docs/configuration.md does not mention %s", var);
     }
 }
+
+Test(config, services_from_sections_and_environment)
+{
+    cr_assert_eq(parse("[service.paspoort]\nname_nl = \"Paspoort en ID-kaart\"\n"
+                       "min_loa = substantieel\n[service.afval]\nname_nl = Afval\n"),
+                 0, "%s", errors.messages[0]);
+    char *env[] = {"BALIE_SERVICE_AFVAL_MIN_LOA=basis",
+                   "BALIE_SERVICE_PARKEREN_ZONE_NAME_EN=Parking", NULL};
+    cr_assert_eq(config_apply_env(&cfg, env, &errors), 0, "%s", errors.messages[0]);
+    cr_assert_eq(config_validate(&cfg, &errors), 0);
+    cr_assert_eq(cfg.service_count, 3);
+    const struct config_service *p = config_service_find(&cfg, "paspoort");
+    cr_assert_not_null(p);
+    cr_assert_str_eq(p->min_loa, "substantieel");
+    cr_assert_str_eq(p->name_en, "Paspoort en ID-kaart", "English falls back to Dutch");
+    cr_assert_str_eq(config_service_find(&cfg, "afval")->min_loa, "basis");
+    const struct config_service *z = config_service_find(&cfg, "parkeren-zone");
+    cr_assert_not_null(z);
+    cr_assert_str_eq(z->min_loa, "midden", "the default level");
+    cr_assert_str_eq(z->name_en, "Parking");
+}
+
+Test(config, default_service_when_none_configured)
+{
+    cr_assert_eq(config_validate(&cfg, &errors), 0);
+    cr_assert_eq(cfg.service_count, 1);
+    cr_assert_str_eq(cfg.services[0].id, "algemeen");
+    cr_assert_str_eq(cfg.services[0].name_nl, "Algemene vragen");
+}
+
+Test(config, bad_services)
+{
+    cr_assert_eq(
+        parse("[service.Pas_poort]\nname_nl = x\n[service.ok]\nmin_loa = high\ncolour = red\n"), 3);
+    cr_assert(strstr(errors.messages[0], "test.conf:1: [service.Pas_poort]: service id"), "%s",
+              errors.messages[0]);
+    cr_assert(
+        strstr(errors.messages[1], "test.conf:4: key 'service.ok.min_loa': 'high' is not one of"),
+        "%s", errors.messages[1]);
+    cr_assert(strstr(errors.messages[2], "test.conf:5: unknown key 'colour' in [service.ok]"), "%s",
+              errors.messages[2]);
+}
