@@ -3,7 +3,6 @@
 #include "balie/srtp_session.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -23,10 +22,11 @@
 /* RFC 6347 §4.2.4.1: double on every retransmission, up to at least RFC 6298's 60 s. */
 #define RTO_MAX_US 60000000u
 
-/* Datagrams waiting for dtls_conn_poll(). A flight is at most one datagram per handshake
- * message (ServerHello … ServerHelloDone is five), so eight hold a flight and an alert. When
- * the caller does not poll and the queue is full, further datagrams are dropped: the peer sees
- * a lost packet and DTLS retransmits. */
+/* Datagrams waiting for dtls_conn_poll(). A flight fills one datagram (two with a large
+ * certificate), and a retransmitted flight one per handshake message (five at most), so eight
+ * hold a flight and an alert. When the caller does not poll and the queue is full, further
+ * datagrams are dropped: the peer sees a lost packet and DTLS retransmits. SLOT_CAP is above
+ * DTLS_MTU only so that a record OpenSSL did not cut is carried rather than lost. */
 #define OUT_SLOTS 8
 #define SLOT_CAP 1500
 
@@ -65,12 +65,10 @@ struct dtls_conn {
     const uint8_t *in_buf;
     size_t in_len;
 
-    /* Ring of outgoing datagrams; the newest one stays open for more records until OpenSSL
-     * flushes (the end of a flight) or the next record would not fit in DTLS_MTU. */
+    /* Ring of outgoing datagrams, oldest at out_head. */
     struct datagram out[OUT_SLOTS];
     unsigned out_head;
     unsigned out_count;
-    bool out_open;
 
     uint64_t dropped_datagrams;
     uint64_t ignored_app_data;
@@ -251,20 +249,13 @@ void dtls_identity_set_initial_rto_us(struct dtls_identity *id, uint32_t rto_us)
 /* ---- The datagram BIO ----
  *
  * OpenSSL 3.0 has no in-memory datagram BIO (BIO_s_dgram_pair came in 3.2), and a memory BIO
- * would glue datagrams together. This one hands OpenSSL exactly the datagram being input, and
- * packs what OpenSSL writes into datagrams: records are appended to the open datagram while
- * they fit DTLS_MTU, and a flush (OpenSSL's end of a flight) closes it. BIO_CTRL_WPENDING
- * reports the open datagram's length so OpenSSL cuts its fragments to the room left in it. */
+ * would glue datagrams together. This one behaves like a UDP socket: a read hands OpenSSL
+ * exactly the datagram being input, and every write becomes one datagram. During the handshake
+ * OpenSSL collects a flight in its own buffering BIO and writes it out in pieces that fit the
+ * MTU, so each write is already a whole datagram; afterwards each record (an alert) is one. */
 
 static pthread_once_t bio_once = PTHREAD_ONCE_INIT;
-static BIO_METHOD *bio_method; /* made once, never changed, freed at exit by nobody */
-
-static struct datagram *open_datagram(struct dtls_conn *c)
-{
-    if (!c->out_open)
-        return NULL;
-    return &c->out[(c->out_head + c->out_count - 1) % OUT_SLOTS];
-}
+static BIO_METHOD *bio_method; /* made once, never changed, lives as long as the process */
 
 static int bio_write(BIO *bio, const char *data, int len)
 {
@@ -273,24 +264,16 @@ static int bio_write(BIO *bio, const char *data, int len)
     if (len <= 0)
         return 0;
     size_t n = (size_t)len;
-    struct datagram *d = open_datagram(c);
-    if (d && d->len + n <= DTLS_MTU) {
-        memcpy(d->data + d->len, data, n);
-        d->len += n;
-        return len;
-    }
-    c->out_open = false;
-    /* Claiming the write on a full queue is what a full socket buffer does to UDP: the
-     * datagram is lost and the retransmission timer brings it back. */
+    /* Claiming the write when the queue is full (or the datagram absurd) is what a full socket
+     * buffer does to UDP: the datagram is lost, and the retransmission timer brings it back. */
     if (n > SLOT_CAP || c->out_count == OUT_SLOTS) {
         c->dropped_datagrams++;
         return len;
     }
-    d = &c->out[(c->out_head + c->out_count) % OUT_SLOTS];
+    struct datagram *d = &c->out[(c->out_head + c->out_count) % OUT_SLOTS];
     memcpy(d->data, data, n);
     d->len = n;
     c->out_count++;
-    c->out_open = true;
     return len;
 }
 
@@ -314,14 +297,11 @@ static int bio_read(BIO *bio, char *buf, int size)
 static long bio_ctrl(BIO *bio, int cmd, long num, void *ptr)
 {
     struct dtls_conn *c = BIO_get_data(bio);
-    struct datagram *d;
     switch (cmd) {
     case BIO_CTRL_FLUSH:
-        c->out_open = false;
-        return 1;
+        return 1; /* every write was a datagram already */
     case BIO_CTRL_WPENDING:
-        d = open_datagram(c);
-        return d ? (long)d->len : 0;
+        return 0; /* nothing waits to be sent together with the next record */
     case BIO_CTRL_PENDING:
         return (long)c->in_len;
     case BIO_CTRL_DGRAM_QUERY_MTU:
@@ -355,8 +335,8 @@ static void bio_method_init(void)
 /* ---- Callbacks ---- */
 
 /* The peer's chain means nothing in WebRTC: the leaf's fingerprint, pinned by the signalled
- * SDP, is the whole trust decision (RFC 5763 §5). So errors above the leaf (self-signed, no
- * issuer, expired) are waved through, and the leaf stands or falls by its fingerprint. A
+ * SDP, is the whole trust decision (RFC 5763 §5). So chain errors (self-signed, no issuer,
+ * expired) are waved through, and the leaf stands or falls by its fingerprint alone. A
  * refusal here makes OpenSSL send bad_certificate, so the peer learns at once. */
 static int verify_peer(int preverify_ok, X509_STORE_CTX *store)
 {
@@ -583,8 +563,6 @@ size_t dtls_conn_poll(struct dtls_conn *c, uint8_t *out, size_t cap)
         struct datagram *d = &c->out[c->out_head];
         c->out_head = (c->out_head + 1) % OUT_SLOTS;
         c->out_count--;
-        if (c->out_count == 0)
-            c->out_open = false; /* the open datagram is always the newest */
         if (d->len <= cap) {
             memcpy(out, d->data, d->len);
             return d->len;
@@ -626,6 +604,12 @@ enum dtls_state dtls_conn_state(const struct dtls_conn *c)
 const char *dtls_conn_error(const struct dtls_conn *c)
 {
     return c->error;
+}
+
+void dtls_conn_stats(const struct dtls_conn *c, struct dtls_conn_stats *out)
+{
+    out->dropped_datagrams = c->dropped_datagrams;
+    out->ignored_app_data = c->ignored_app_data;
 }
 
 void dtls_conn_close(struct dtls_conn *c)

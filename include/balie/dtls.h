@@ -110,6 +110,14 @@ enum dtls_state dtls_conn_state(const struct dtls_conn *c);
  * "" while nothing went wrong. Lives as long as the connection. */
 const char *dtls_conn_error(const struct dtls_conn *c);
 
+/* Counters for /metrics; nothing here is logged per packet. */
+struct dtls_conn_stats {
+    uint64_t dropped_datagrams; /* outgoing: queue full, or larger than the poll buffer */
+    uint64_t ignored_app_data;  /* incoming application-data records (DTLS-SRTP has none) */
+};
+
+void dtls_conn_stats(const struct dtls_conn *c, struct dtls_conn_stats *out);
+
 /* Sends close_notify (RFC 5246 §7.2.1) when connected, and moves to DTLS_CLOSED. Poll
  * afterwards to get the alert out. */
 void dtls_conn_close(struct dtls_conn *c);

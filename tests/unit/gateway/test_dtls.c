@@ -3,6 +3,7 @@
 
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -164,6 +165,21 @@ Test(dtls, handshake_connects_with_gcm_and_keys_match_crosswise)
     cr_assert_eq(memcmp(ck.local_salt, sk.remote_salt, 12), 0);
     cr_assert_eq(memcmp(ck.remote_salt, sk.local_salt, 12), 0);
     cr_assert_neq(memcmp(ck.local_key, ck.remote_key, 16), 0, "both directions share a key");
+    pair_free(&p);
+}
+
+/* The BIO packs each flight into one datagram while it fits DTLS_MTU: ClientHello;
+ * ServerHello … ServerHelloDone; Certificate … Finished; ChangeCipherSpec, Finished. */
+Test(dtls, each_flight_is_one_datagram)
+{
+    struct pair p;
+    pair_create(&p, DTLS_INITIAL_RTO_US, false, false);
+    cr_assert_eq(deliver(p.client, p.server), 1);
+    cr_assert_eq(deliver(p.server, p.client), 1);
+    cr_assert_eq(deliver(p.client, p.server), 1);
+    cr_assert_eq(deliver(p.server, p.client), 1);
+    assert_connected(&p);
+    cr_assert_eq(deliver(p.client, p.server) + deliver(p.server, p.client), 0);
     pair_free(&p);
 }
 
@@ -479,7 +495,59 @@ Test(dtls, poll_drops_a_datagram_that_does_not_fit)
     cr_assert_eq(dtls_conn_poll(p.client, small, sizeof(small)), 0);
     uint8_t dg[2048];
     cr_assert_eq(dtls_conn_poll(p.client, dg, sizeof(dg)), 0, "the ClientHello was dropped");
+    struct dtls_conn_stats st;
+    dtls_conn_stats(p.client, &st);
+    cr_assert_eq(st.dropped_datagrams, 1);
     pair_free(&p);
+}
+
+/* Two identities made once, shared by connections on several threads at the same time. */
+struct shared_ids {
+    struct dtls_identity *client_id;
+    struct dtls_identity *server_id;
+    int connected;
+};
+
+static void *handshakes_on_shared_identities(void *arg)
+{
+    struct shared_ids *ids = arg;
+    for (int i = 0; i < 5; i++) {
+        struct pair p = {.client_id = ids->client_id, .server_id = ids->server_id};
+        if (dtls_conn_create(&p.server, p.server_id, DTLS_ROLE_SERVER,
+                             dtls_identity_fingerprint_bytes(p.client_id)) != 0 ||
+            dtls_conn_create(&p.client, p.client_id, DTLS_ROLE_CLIENT,
+                             dtls_identity_fingerprint_bytes(p.server_id)) != 0)
+            return NULL;
+        for (int round = 0; round < 10; round++) {
+            uint8_t dg[2048];
+            size_t n;
+            while ((n = dtls_conn_poll(p.client, dg, sizeof(dg))) > 0)
+                (void)dtls_conn_input(p.server, NOW, dg, n);
+            while ((n = dtls_conn_poll(p.server, dg, sizeof(dg))) > 0)
+                (void)dtls_conn_input(p.client, NOW, dg, n);
+        }
+        if (dtls_conn_state(p.client) == DTLS_CONNECTED &&
+            dtls_conn_state(p.server) == DTLS_CONNECTED)
+            __atomic_add_fetch(&ids->connected, 1, __ATOMIC_RELAXED);
+        dtls_conn_free(p.client);
+        dtls_conn_free(p.server);
+    }
+    return NULL;
+}
+
+Test(dtls, identities_are_shared_across_threads)
+{
+    struct shared_ids ids = {0};
+    cr_assert_eq(dtls_identity_create(&ids.client_id), 0);
+    cr_assert_eq(dtls_identity_create(&ids.server_id), 0);
+    pthread_t threads[3];
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(pthread_create(&threads[i], NULL, handshakes_on_shared_identities, &ids), 0);
+    for (int i = 0; i < 3; i++)
+        pthread_join(threads[i], NULL);
+    cr_assert_eq(ids.connected, 15);
+    dtls_identity_free(ids.client_id);
+    dtls_identity_free(ids.server_id);
 }
 
 /* ---- An independent DTLS client, as a browser would be ----
@@ -495,17 +563,33 @@ struct plain_client {
     SSL *ssl;
     BIO *rbio;
     BIO *wbio;
+    size_t largest_write; /* what OpenSSL handed its BIO at once, i.e. a datagram */
+    size_t writes;
 };
+
+static long record_write_size(BIO *bio, int oper, const char *argp, size_t len, int argi, long argl,
+                              int ret, size_t *processed)
+{
+    struct plain_client *pc = (struct plain_client *)BIO_get_callback_arg(bio);
+    if (oper != (BIO_CB_WRITE | BIO_CB_RETURN) || ret <= 0 || !processed)
+        return ret;
+    pc->writes++;
+    if (*processed > pc->largest_write)
+        pc->largest_write = *processed;
+    return ret;
+}
 
 static int accept_any_certificate(int ok, X509_STORE_CTX *store)
 {
     return 1;
 }
 
-static void plain_client_init(struct plain_client *pc, const char *srtp_profiles)
+/* `rsa`: a 3072-bit RSA key, whose certificate makes the client's second flight longer than
+ * one datagram, as some browsers' do. */
+static void plain_client_init(struct plain_client *pc, const char *srtp_profiles, bool rsa)
 {
     memset(pc, 0, sizeof(*pc));
-    pc->key = EVP_EC_gen("P-256");
+    pc->key = rsa ? EVP_RSA_gen(3072) : EVP_EC_gen("P-256");
     cr_assert_not_null(pc->key);
     pc->cert = X509_new();
     cr_assert_not_null(pc->cert);
@@ -532,6 +616,8 @@ static void plain_client_init(struct plain_client *pc, const char *srtp_profiles
     pc->rbio = BIO_new(BIO_s_mem());
     pc->wbio = BIO_new(BIO_s_mem());
     BIO_set_mem_eof_return(pc->rbio, -1);
+    BIO_set_callback_arg(pc->wbio, (char *)pc);
+    BIO_set_callback_ex(pc->wbio, record_write_size);
     SSL_set_bio(pc->ssl, pc->rbio, pc->wbio);
     SSL_set_options(pc->ssl, SSL_OP_NO_QUERY_MTU);
     SSL_set_mtu(pc->ssl, 1200);
@@ -654,7 +740,7 @@ static void run_plain_client(const char *profiles, enum srtp_session_profile exp
     struct dtls_identity *id;
     cr_assert_eq(dtls_identity_create(&id), 0);
     struct plain_client pc;
-    plain_client_init(&pc, profiles);
+    plain_client_init(&pc, profiles, false);
     struct dtls_conn *server;
     cr_assert_eq(dtls_conn_create(&server, id, DTLS_ROLE_SERVER, pc.fp), 0);
     cr_assert_eq(plain_client_pump(&pc, server), 1, "client handshake did not finish");
@@ -683,7 +769,7 @@ Test(dtls, plain_openssl_client_without_use_srtp_is_refused)
     struct dtls_identity *id;
     cr_assert_eq(dtls_identity_create(&id), 0);
     struct plain_client pc;
-    plain_client_init(&pc, NULL);
+    plain_client_init(&pc, NULL, false);
     struct dtls_conn *server;
     cr_assert_eq(dtls_conn_create(&server, id, DTLS_ROLE_SERVER, pc.fp), 0);
     (void)plain_client_pump(&pc, server);
@@ -699,7 +785,7 @@ Test(dtls, plain_openssl_client_with_an_unexpected_certificate_is_refused)
     struct dtls_identity *id;
     cr_assert_eq(dtls_identity_create(&id), 0);
     struct plain_client pc;
-    plain_client_init(&pc, "SRTP_AEAD_AES_128_GCM");
+    plain_client_init(&pc, "SRTP_AEAD_AES_128_GCM", false);
     uint8_t other[DTLS_FINGERPRINT_LEN];
     memcpy(other, pc.fp, sizeof(other));
     other[0] ^= 0xff; /* the SDP announced another certificate */
@@ -708,6 +794,28 @@ Test(dtls, plain_openssl_client_with_an_unexpected_certificate_is_refused)
     cr_assert_neq(plain_client_pump(&pc, server), 1, "the client thinks it connected");
     cr_assert_eq(dtls_conn_state(server), DTLS_FAILED);
     cr_assert_str_eq(dtls_conn_error(server), "fingerprint mismatch");
+    dtls_conn_free(server);
+    plain_client_free(&pc);
+    dtls_identity_free(id);
+}
+
+/* The client's Certificate … Finished flight no longer fits one datagram: OpenSSL cuts it at
+ * the MTU (the behaviour our BIO relies on for our own flights), and our server puts the
+ * fragments back together. */
+Test(dtls, plain_openssl_client_with_a_flight_longer_than_the_mtu)
+{
+    struct dtls_identity *id;
+    cr_assert_eq(dtls_identity_create(&id), 0);
+    struct plain_client pc;
+    plain_client_init(&pc, "SRTP_AEAD_AES_128_GCM", true);
+    struct dtls_conn *server;
+    cr_assert_eq(dtls_conn_create(&server, id, DTLS_ROLE_SERVER, pc.fp), 0);
+    cr_assert_eq(plain_client_pump(&pc, server), 1, "client handshake did not finish");
+    cr_assert_eq(dtls_conn_state(server), DTLS_CONNECTED, "%s", dtls_conn_error(server));
+    cr_assert_leq(pc.largest_write, 1200, "OpenSSL wrote %zu bytes at once", pc.largest_write);
+    /* The ClientHello, then the long flight in at least two pieces. */
+    cr_assert_geq(pc.writes, 3, "%zu writes", pc.writes);
+    check_keys_against_client(&pc, server, SRTP_SESSION_PROFILE_AEAD_AES_128_GCM, 12);
     dtls_conn_free(server);
     plain_client_free(&pc);
     dtls_identity_free(id);
