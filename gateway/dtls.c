@@ -355,10 +355,11 @@ static int verify_peer(int preverify_ok, X509_STORE_CTX *store)
     return 0;
 }
 
-/* Remembers the first alert the peer sends, to say why the connection ended. */
+/* Remembers the first fatal alert the peer sends, to say why the connection ended. Warnings
+ * (no_renegotiation, say) end nothing and would only mislead. */
 static void info_callback(const SSL *ssl, int where, int ret)
 {
-    if (!(where & SSL_CB_ALERT) || !(where & SSL_CB_READ))
+    if (!(where & SSL_CB_ALERT) || !(where & SSL_CB_READ) || (ret >> 8) != SSL3_AL_FATAL)
         return;
     struct dtls_conn *c = SSL_get_app_data(ssl);
     if (c && c->peer_alert[0] == '\0')
