@@ -14,6 +14,9 @@
 #include <string.h>
 
 static int vfail(struct sdp_parser *p, bool with_line, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+static int vfail(struct sdp_parser *p, bool with_line, const char *fmt, va_list ap)
 {
     if (p->err && p->err_len > 0) {
         int n = with_line ? snprintf(p->err, p->err_len, "line %zu: ", p->line) : 0;
@@ -120,7 +123,7 @@ static int parse_group(struct sdp_parser *p, struct span v)
         if (p->bundle_count == SDP_MAX_BUNDLE_MIDS)
             return sdp_fail_line(p, "the BUNDLE group names more m-lines than the offer has");
         for (size_t i = 0; i < p->bundle_count; i++)
-            if (p->bundle[i].n == mid.n && memcmp(p->bundle[i].p, mid.p, mid.n) == 0)
+            if (span_eq(p->bundle[i], mid))
                 return sdp_fail_line(p, "the BUNDLE group names a mid twice");
         p->bundle[p->bundle_count++] = mid;
     }

@@ -164,7 +164,8 @@ bool sdp_parse_fingerprint_hex(struct span s, uint8_t out[SDP_FINGERPRINT_LEN]);
 
 static inline bool span_eq(struct span a, struct span b)
 {
-    return a.n == b.n && memcmp(a.p, b.p, a.n) == 0;
+    /* An absent value is {NULL, 0}, and memcmp() may not be given NULL even for 0 bytes. */
+    return a.n == b.n && (a.n == 0 || memcmp(a.p, b.p, a.n) == 0);
 }
 
 /* ---- the answer parser's state (gateway/sdp_answer.c, gateway/sdp_media.c) ---- */

@@ -105,8 +105,8 @@ static int parse_rtpmap(struct sdp_parser *p, struct sdp_section *s, struct span
     if (c->channels && channels == 0)
         channels = 1;
     if (!span_is_nocase(name, c->name) || clock != c->clock || channels != c->channels)
-        return sdp_section_fail(p, s, "%s payload type %u is not %s/%u as offered", kind_name(s),
-                                (unsigned)pt, c->name, c->clock);
+        return sdp_section_fail(p, s, "%s payload type %u is not %s/%u%s as offered", kind_name(s),
+                                (unsigned)pt, c->name, c->clock, c->channels == 2 ? "/2" : "");
     return 0;
 }
 

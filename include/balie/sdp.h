@@ -37,10 +37,11 @@
 #define SDP_MID_VIDEO "1"
 #define SDP_PT_OPUS 111
 #define SDP_PT_VP8 96
-#define SDP_EXT_ID_AUDIO_LEVEL 1   /* urn:ietf:params:rtp-hdrext:ssrc-audio-level */
-#define SDP_EXT_ID_ABS_SEND_TIME 3 /* http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time   \
-                                    */
-#define SDP_MSID_STREAM "balie"    /* a=msid stream id; track ids are balie-audio, balie-video */
+#define SDP_EXT_ID_AUDIO_LEVEL 1 /* urn:ietf:params:rtp-hdrext:ssrc-audio-level */
+#define SDP_EXT_ID_ABS_SEND_TIME                                                                   \
+    3                           /* http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time      \
+                                 */
+#define SDP_MSID_STREAM "balie" /* a=msid stream id; track ids are balie-audio, balie-video */
 
 /* RTCP feedback types the offer proposes for VP8 (RFC 4585, RFC 5104, goog-remb). */
 #define SDP_RTCP_FB_NACK 0x1u
@@ -121,10 +122,12 @@ struct sdp_answer {
  * small; about 2 KiB is enough for 8 candidates. Never writes past `cap`. */
 int sdp_build_offer(const struct sdp_offer_params *p, char *out, size_t cap);
 
-/* Parses and checks the browser's answer to the offer built from `offer`. `sdp` need not be
- * NUL-terminated. Returns 0 and fills `out`, or a negative errno (-EMSGSIZE when `len` is over
- * SDP_MAX_SIZE, -EINVAL for everything else) with a short English reason in `err` (which may be
- * NULL). The reason never quotes addresses or credentials from the answer.
+/* Parses and checks the browser's answer to the offer built from `offer` (whose fingerprint
+ * the answer may not repeat, and whose ICE-lite flag the answer may not share: RFC 8445
+ * §6.1.1). `sdp` need not be NUL-terminated. Returns 0 and fills `out`, or a negative errno
+ * (-EMSGSIZE when `len` is over SDP_MAX_SIZE, -EINVAL for everything else) with a short English
+ * reason in `err` (which may be NULL). The reason never quotes addresses or credentials from the
+ * answer.
  *
  * Strict on purpose: every line must end in CRLF or LF (an unterminated last line means the
  * answer was cut), lines are at most SDP_MAX_LINE bytes, NUL bytes and unknown line types are

@@ -686,7 +686,7 @@ Test(sdp_answer_error, codec_changed)
 Test(sdp_answer_error, opus_channels_changed)
 {
     expect_error(replace_all(chromium(), "opus/48000/2", "opus/48000"),
-                 "audio payload type 111 is not opus/48000");
+                 "audio payload type 111 is not opus/48000/2 as offered");
 }
 
 Test(sdp_answer_error, missing_rtpmap)
