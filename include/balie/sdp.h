@@ -20,6 +20,7 @@
 #define SDP_MAX_SIZE 65536      /* an answer larger than this is refused */
 #define SDP_MAX_LINE 1024       /* a line longer than this (without CRLF) is refused */
 #define SDP_MAX_CANDIDATES 8    /* host candidates in an offer */
+#define SDP_OFFER_MAX 4096      /* the longest offer is 3.7 KiB: 8 IPv6 candidates, 256-char ICE */
 #define SDP_ICE_UFRAG_MIN 4     /* RFC 8839 §5.4 */
 #define SDP_ICE_UFRAG_MAX 256   /* RFC 8839 §5.4 */
 #define SDP_ICE_PWD_MIN 22      /* RFC 8839 §5.4 */
@@ -119,7 +120,7 @@ struct sdp_answer {
 
 /* Writes the offer into `out` (NUL-terminated, CRLF line endings). Returns its length without
  * the NUL, -EINVAL when `p` is invalid (see the field comments), or -ENOSPC when `cap` is too
- * small; about 2 KiB is enough for 8 candidates. Never writes past `cap`. */
+ * small; SDP_OFFER_MAX always suffices. Never writes past `cap`. */
 int sdp_build_offer(const struct sdp_offer_params *p, char *out, size_t cap);
 
 /* Parses and checks the browser's answer to the offer built from `offer` (whose fingerprint

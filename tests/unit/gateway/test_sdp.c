@@ -362,6 +362,14 @@ Test(sdp_offer, never_writes_past_cap)
 {
     struct sdp_offer_params p;
     offer_params(&p);
+    /* The longest offer there is: every field at its maximum. */
+    memset(p.ice_ufrag, 'u', SDP_ICE_UFRAG_MAX);
+    memset(p.ice_pwd, 'p', SDP_ICE_PWD_MAX);
+    memset(p.cname, 'c', SDP_CNAME_MAX);
+    p.session_id = INT64_MAX - 1;
+    p.session_version = UINT64_MAX;
+    p.audio_ssrc = UINT32_MAX;
+    p.video_ssrc = UINT32_MAX - 1;
     p.candidate_count = SDP_MAX_CANDIDATES;
     for (size_t i = 0; i < SDP_MAX_CANDIDATES; i++) {
         strcpy(p.candidates[i].address, "2001:db8:ffff:ffff:ffff:ffff:ffff:ff01");
@@ -371,7 +379,7 @@ Test(sdp_offer, never_writes_past_cap)
     static char full[8192];
     int n = sdp_build_offer(&p, full, sizeof(full));
     cr_assert_gt(n, 0);
-    cr_expect_lt(n, 4096, "an 8-candidate offer should stay small (%d bytes)", n);
+    cr_expect_lt(n, SDP_OFFER_MAX, "the longest offer is %d bytes", n);
     static char buf[8192 + 16];
     for (size_t cap = 0; cap <= (size_t)n + 1; cap++) {
         memset(buf, 0x5a, sizeof(buf));
