@@ -139,7 +139,8 @@ static int parse_ice_credential(struct sdp_parser *p, struct span v, bool is_pwd
 {
     const char *name = is_pwd ? "ice-pwd" : "ice-ufrag";
     size_t min = is_pwd ? SDP_ICE_PWD_MIN : SDP_ICE_UFRAG_MIN;
-    size_t max = is_pwd ? SDP_ICE_PWD_MAX : SDP_ICE_UFRAG_MAX;
+    _Static_assert(SDP_ICE_PWD_MAX == SDP_ICE_UFRAG_MAX, "one maximum for both credentials");
+    size_t max = SDP_ICE_PWD_MAX;
     bool *has = is_pwd ? &t->has_pwd : &t->has_ufrag;
     if (*has)
         return sdp_fail_line(p, "a second a=%s at this level", name);
@@ -302,7 +303,7 @@ static int parse_line(struct sdp_parser *p, struct span line)
     static const char first[] = "vos";
     if (p->sdp_lines < 3 && type != first[p->sdp_lines])
         return sdp_fail_line(p, "expected %c= here (RFC 8866 §5)", first[p->sdp_lines]);
-    if (p->sdp_lines >= 3 && memchr(first, type, 3))
+    if (p->sdp_lines >= 3 && type != '\0' && strchr(first, type))
         return sdp_fail_line(p, "%c= may appear only once (RFC 8866 §5)", type);
     p->sdp_lines++;
     switch (type) {
