@@ -262,7 +262,13 @@ function renderQueue() {
   tickQueue();
 
   const n = st.queue.length;
-  const key = !st.queueKnown ? 'agent.queue.unknown' : n === 0 ? 'agent.queue.empty' : n === 1 ? 'agent.queue.countOne' : 'agent.queue.count';
+  const key = !st.queueKnown
+    ? 'agent.queue.unknown'
+    : n === 0
+      ? 'agent.queue.empty'
+      : n === 1
+        ? 'agent.queue.countOne'
+        : 'agent.queue.count';
   const summary = $('queue-summary');
   const vars = n > 1 ? { n } : null;
   if (summary.dataset.i18n !== key || summary.dataset.i18nVars !== (vars ? JSON.stringify(vars) : undefined))
@@ -366,7 +372,10 @@ async function startMedia(video) {
   } catch (err) {
     const kind = err.kind || 'other';
     setText(box.querySelector('.notice-title'), `media.${kind}.title`);
-    setText(box.querySelector('.notice-body'), kind === 'blocked' ? 'media.blocked.step1' : `media.${kind}.body`);
+    setText(
+      box.querySelector('.notice-body'),
+      kind === 'blocked' ? 'media.blocked.step1' : `media.${kind}.body`,
+    );
     box.hidden = false;
     $('audio-only').hidden = kind !== 'notfound';
     return false;
@@ -421,7 +430,9 @@ function renderPeer(peer) {
   setText($('peer-provider'), 'service.name', { v: providerLabel(st.session, peer.provider) });
   $('peer-dev').hidden = peer.provider !== 'dev';
   const entry = st.callEntry;
-  setText($('peer-service'), 'service.name', { v: entry ? serviceName(entry.service) : { key: 'agent.call.unknown' } });
+  setText($('peer-service'), 'service.name', {
+    v: entry ? serviceName(entry.service) : { key: 'agent.call.unknown' },
+  });
   $('peer-appointment-row').hidden = !(entry && entry.appointment);
   setPlainText($('peer-appointment'), entry && entry.appointment ? String(entry.appointment) : '');
 }

@@ -251,7 +251,8 @@ function onStream(stream) {
   const hasVideo = stream.getVideoTracks().length > 0;
   preview.srcObject = hasVideo ? stream : null;
   preview.closest('.preview').classList.toggle('has-video', hasVideo);
-  if (!hasVideo) setText(preview.closest('.preview').querySelector('.preview-empty'), 'citizen.camera.audioOnlyOn');
+  if (!hasVideo)
+    setText(preview.closest('.preview').querySelector('.preview-empty'), 'citizen.camera.audioOnlyOn');
   $('start-camera').hidden = true;
   $('audio-only').hidden = true;
   document.querySelector('.mic-check').hidden = false;
@@ -292,7 +293,12 @@ function showMediaError(kind) {
   steps.replaceChildren();
   steps.hidden = kind !== 'blocked';
   if (kind === 'blocked') {
-    for (const k of ['media.blocked.step1', 'media.blocked.step2', 'media.blocked.step3', 'media.blocked.step4']) {
+    for (const k of [
+      'media.blocked.step1',
+      'media.blocked.step2',
+      'media.blocked.step3',
+      'media.blocked.step4',
+    ]) {
       const li = document.createElement('li');
       setText(li, k);
       steps.appendChild(li);
@@ -433,7 +439,8 @@ function sendJoin() {
 
 function renderPosition(position, eta) {
   const pos = Number.isFinite(position) ? position : null;
-  const posKey = pos === null ? 'citizen.waiting.joining' : pos <= 1 ? 'citizen.waiting.next' : 'citizen.waiting.position';
+  const posKey =
+    pos === null ? 'citizen.waiting.joining' : pos <= 1 ? 'citizen.waiting.next' : 'citizen.waiting.position';
   let waitKey;
   let m = null;
   if (!Number.isFinite(eta) || eta < 0) waitKey = 'wait.unknown';

@@ -154,7 +154,8 @@ export function formatDuration(s) {
   const secs = Math.max(0, Math.floor(s));
   const m = Math.floor(secs / 60);
   const r = secs % 60;
-  if (m >= 60) return `${Math.floor(m / 60)}:${String(m % 60).padStart(2, '0')}:${String(r).padStart(2, '0')}`;
+  if (m >= 60)
+    return `${Math.floor(m / 60)}:${String(m % 60).padStart(2, '0')}:${String(r).padStart(2, '0')}`;
   return `${m}:${String(r).padStart(2, '0')}`;
 }
 

@@ -112,7 +112,8 @@ const nl = {
   'join.error.generic': 'Aanmelden voor de wachtrij is niet gelukt.',
   'join.error.loa': 'Voor dit onderwerp moet u inloggen met een hoger niveau.',
   'join.error.closed': 'De Digitale Balie is nu gesloten. Probeer het later opnieuw.',
-  'join.error.busy': 'De Balie neemt nu even geen nieuwe gesprekken aan. Probeer het over een paar minuten opnieuw.',
+  'join.error.busy':
+    'De Balie neemt nu even geen nieuwe gesprekken aan. Probeer het over een paar minuten opnieuw.',
   'join.error.service': 'Dit onderwerp bestaat niet meer. Kies een ander onderwerp.',
   'join.error.auth': 'U bent niet meer ingelogd. Log opnieuw in.',
   'join.error.appointment': 'Deze afspraakcode kennen we niet. Kijk of u hem goed heeft overgetypt.',
@@ -454,7 +455,8 @@ const en = {
   'devlogin.heading': 'Test login (not the real DigiD)',
   'devlogin.lead':
     'This form is only for testing and demonstrations. Nothing is checked: you choose who you are and with which level you log in. Only use test citizen service numbers (BSN), never a real one.',
-  'devlogin.noState': 'This test login was not started from the Counter. Go back to the start page and click Log in there.',
+  'devlogin.noState':
+    'This test login was not started from the Counter. Go back to the start page and click Log in there.',
   'devlogin.home': 'Go to the start page',
   'devlogin.role': 'I log in as',
   'devlogin.role.citizen': 'Resident',
@@ -531,9 +533,7 @@ export function setPlainText(el, text) {
 
 export function setAttr(el, attr, key, vars) {
   if (!el) return;
-  const spec = (el.dataset.i18nAttr || '')
-    .split(';')
-    .filter((p) => p && !p.startsWith(`${attr}:`));
+  const spec = (el.dataset.i18nAttr || '').split(';').filter((p) => p && !p.startsWith(`${attr}:`));
   spec.push(`${attr}:${key}`);
   el.dataset.i18nAttr = spec.join(';');
   if (vars) el.dataset[`i18nVars${attr.replace(/[^a-z]/gi, '')}`] = JSON.stringify(vars);
