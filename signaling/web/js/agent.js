@@ -1,0 +1,575 @@
+// The agent console: login, availability, the queue (waiting times tick), taking a call, the call
+// with the citizen's verified assurance level and provider, and back to the queue afterwards.
+
+import { roleKey, setAttr, setPlainText, setText, setupLanguageSwitch, t } from './i18n.js';
+import {
+  $,
+  bindConnectionBanner,
+  endedKey,
+  errorText,
+  formatDuration,
+  loadSession,
+  loaKey,
+  providerLabel,
+  renderChrome,
+  renderLoginButtons,
+  showView,
+} from './common.js';
+import { BalieSocket } from './protocol.js';
+import { CallLeg, LevelMeter, openLocalMedia, stopStream } from './media.js';
+
+const MEDIA_STATES = ['connecting', 'flowing', 'held', 'failed'];
+const LONG_WAIT_S = 300;
+
+const st = {
+  session: null,
+  view: 'loading',
+  socket: null,
+  available: false,
+  queue: [], // the last `queue.waiting` list
+  queueAt: 0, // performance.now() when it arrived
+  queueKnown: false,
+  seen: new Map(), // call id -> last queue entry seen, for the `call` that follows (bounded)
+  stream: null,
+  meter: null,
+  leg: null,
+  callId: null,
+  callEntry: null, // the queue entry of the call we took, for service and appointment
+  media: null,
+  pcState: null,
+  muted: false,
+  cameraOff: false,
+  held: false,
+  resumeToken: null,
+  tick: null,
+};
+
+window.balieDebug = {
+  pc: () => (st.leg ? st.leg.pc : null),
+  state: () => st.view,
+  media: () => st.media,
+  available: () => st.available,
+  queue: () => st.queue.slice(),
+  socket: () => (st.socket ? st.socket.status : 'none'),
+};
+
+function go(view, opts) {
+  st.view = view;
+  showView(view, opts);
+}
+
+async function boot() {
+  go('loading', { focus: false });
+  try {
+    st.session = await loadSession();
+  } catch (err) {
+    setText($('unavailable-detail'), 'unavailable.detail', { detail: err.detail || String(err) });
+    go('unavailable');
+    return;
+  }
+  renderChrome(st.session);
+  if (!st.session.authenticated || st.session.role !== 'agent') {
+    showLogin(st.session.authenticated ? 'agent.role.citizen' : null);
+    return;
+  }
+  const who = $('agent-name');
+  const name = st.session.display_name || st.session.agent_id;
+  who.hidden = !name;
+  setPlainText(who, name || '');
+  renderServiceFilter();
+  renderPresence();
+  renderQueue();
+  go('queue', { focus: false });
+  connect();
+}
+
+function showLogin(noticeKey) {
+  const notice = $('login-notice');
+  notice.hidden = !noticeKey;
+  if (noticeKey) setText(notice, noticeKey);
+  const n = st.session.authenticated ? 0 : renderLoginButtons($('login'), st.session.providers, '/agent');
+  if (st.session.authenticated) $('login').replaceChildren();
+  $('no-providers').hidden = n > 0 || st.session.authenticated;
+  go('login', { focus: st.view !== 'loading' });
+}
+
+// ---- socket ----
+
+function connect() {
+  const sock = new BalieSocket();
+  st.socket = sock;
+  bindConnectionBanner(sock, $('connection-text'));
+  sock.addEventListener('status', (ev) => onSocketStatus(sock, ev.detail));
+  sock.on('queue', (m) => {
+    if (!Array.isArray(m.waiting)) return;
+    st.queue = m.waiting.filter((e) => e && e.call !== undefined);
+    // The entry of a call we take may leave the queue before the `call` message comes.
+    for (const e of st.queue) {
+      st.seen.delete(String(e.call));
+      st.seen.set(String(e.call), e);
+    }
+    while (st.seen.size > 500) st.seen.delete(st.seen.keys().next().value);
+    st.queueAt = performance.now();
+    st.queueKnown = true;
+    renderQueue();
+  });
+  sock.on('session', takeToken);
+  sock.on('call', onCall);
+  sock.on('offer', (m) => {
+    if (!st.leg) return console.warn('balie: offer without a call');
+    st.leg.handleOffer(m.sdp).catch((err) => {
+      console.warn('balie: answering the offer failed', err && err.message);
+      st.pcState = 'failed';
+      renderCallState();
+    });
+  });
+  sock.on('candidate', (m) => st.leg && st.leg.addRemoteCandidate(m));
+  sock.on('state', (m) => {
+    if (m.call !== undefined && st.callId !== null && String(m.call) !== String(st.callId)) return;
+    if (MEDIA_STATES.includes(m.media)) st.media = m.media;
+    if (st.media === 'held') st.held = true;
+    else if (st.media === 'flowing') st.held = false;
+    renderToggles();
+    renderCallState();
+  });
+  sock.on('ended', (m) => {
+    if (st.leg || st.view === 'call') endCall(endedKey(m.reason));
+  });
+  sock.on('chat', (m) => addChat(m, false));
+  sock.on('error', (m) => console.warn('balie: server error', m.code, m.message));
+  sock.connect();
+}
+
+function takeToken(m) {
+  const token = m && (m.resume_token || (m.type === 'session' ? m.token : null));
+  if (typeof token === 'string' && token) st.resumeToken = token;
+}
+
+async function onSocketStatus(sock, d) {
+  if (sock !== st.socket) return;
+  if (d.status === 'reconnecting' && d.attempt === 3) {
+    try {
+      const s = await loadSession();
+      if ((!s.authenticated || s.role !== 'agent') && sock === st.socket) {
+        sock.close();
+        st.socket = null;
+        $('connection-text').hidden = true;
+        closeLeg();
+        st.session = s;
+        renderChrome(s);
+        showLogin(s.authenticated ? 'agent.role.citizen' : 'login.expired');
+      }
+    } catch {
+      // the gateway is down; keep trying
+    }
+    return;
+  }
+  if (d.status !== 'open') return;
+  if (d.resumed && st.resumeToken) {
+    try {
+      await sock.request('resume_session', { token: st.resumeToken });
+      return;
+    } catch {
+      st.resumeToken = null;
+    }
+  }
+  if (d.resumed && (st.leg || st.view === 'call')) endCall('ended.disconnected');
+  sendPresence().catch(() => {});
+}
+
+// ---- presence ----
+
+function selectedServices() {
+  return [...document.querySelectorAll('.service-filter input:checked')].map((i) => i.value);
+}
+
+async function sendPresence() {
+  if (!st.socket || st.socket.status !== 'open') return;
+  const fields = { status: st.available ? 'available' : 'away' };
+  const services = selectedServices();
+  if (services.length) fields.services = services;
+  try {
+    await st.socket.request('presence', fields);
+    $('agent-error').hidden = true;
+  } catch (err) {
+    if (err.code === 'disconnected' || err.code === 'closed') return;
+    showError('agent.error.presence', { message: errorText(err) });
+    throw err;
+  }
+}
+
+async function togglePresence() {
+  st.available = !st.available;
+  renderPresence();
+  if (st.available && !st.stream) startMedia(true); // be ready before the first call
+  try {
+    await sendPresence();
+  } catch {
+    st.available = !st.available;
+    renderPresence();
+  }
+}
+
+function renderPresence() {
+  const btn = $('presence-toggle');
+  btn.setAttribute('aria-pressed', String(st.available));
+  setText($('presence-text'), st.available ? 'agent.presence.available' : 'agent.presence.away');
+}
+
+function renderServiceFilter() {
+  const services = st.session.services;
+  const box = $('service-filter');
+  box.hidden = services.length <= 1;
+  const list = box.querySelector('.checkbox-list');
+  list.replaceChildren();
+  for (const s of services) {
+    const label = document.createElement('label');
+    const input = document.createElement('input');
+    input.type = 'checkbox';
+    input.value = s.id;
+    input.dataset.testid = `service-${s.id}`;
+    input.addEventListener('change', () => sendPresence().catch(() => {}));
+    const span = document.createElement('span');
+    setText(span, 'service.name', { v: s.name || s.id });
+    label.append(input, span);
+    list.appendChild(label);
+  }
+}
+
+function serviceName(id) {
+  const s = st.session.services.find((x) => x.id === id);
+  return s ? s.name || s.id : id || '—';
+}
+
+// ---- queue ----
+
+function renderQueue() {
+  const tbody = $('queue-table').querySelector('tbody');
+  const existing = new Map([...tbody.rows].map((r) => [r.dataset.call, r]));
+  const hadFocus = tbody.contains(document.activeElement);
+  let i = 0;
+  for (const e of st.queue) {
+    const key = String(e.call);
+    let row = existing.get(key);
+    if (row) existing.delete(key);
+    else row = makeRow(e);
+    fillRow(row, e);
+    if (tbody.rows[i] !== row) tbody.insertBefore(row, tbody.rows[i] || null);
+    i++;
+  }
+  for (const [, row] of existing) row.remove();
+  if (hadFocus && !tbody.contains(document.activeElement)) $('accept-next').focus();
+  tickQueue();
+
+  const n = st.queue.length;
+  const key = !st.queueKnown
+    ? 'agent.queue.unknown'
+    : n === 0
+      ? 'agent.queue.empty'
+      : n === 1
+        ? 'agent.queue.countOne'
+        : 'agent.queue.count';
+  const summary = $('queue-summary');
+  const vars = n > 1 ? { n } : null;
+  if (summary.dataset.i18n !== key || summary.dataset.i18nVars !== (vars ? JSON.stringify(vars) : undefined))
+    setText(summary, key, vars);
+  $('accept-next').disabled = n === 0;
+}
+
+function makeRow(e) {
+  const tr = document.createElement('tr');
+  tr.dataset.call = String(e.call);
+  tr.dataset.testid = 'queue-row';
+  const service = document.createElement('td');
+  const waited = document.createElement('td');
+  waited.className = 'waited';
+  const loa = document.createElement('td');
+  const badge = document.createElement('span');
+  badge.className = 'loa-badge';
+  loa.appendChild(badge);
+  const appointment = document.createElement('td');
+  const action = document.createElement('td');
+  const btn = document.createElement('button');
+  btn.type = 'button';
+  btn.className = 'btn btn-secondary';
+  btn.dataset.testid = `accept-${e.call}`;
+  setText(btn, 'agent.queue.accept');
+  btn.addEventListener('click', () => accept(e.call));
+  action.appendChild(btn);
+  tr.append(service, waited, loa, appointment, action);
+  return tr;
+}
+
+function fillRow(tr, e) {
+  const [service, , loa, appointment, action] = tr.cells;
+  tr.dataset.waited = String(Number(e.waited_s) || 0);
+  setText(service, 'service.name', { v: serviceName(e.service) });
+  setText(loa.firstChild, loaKey(e.loa));
+  if (e.appointment) setPlainText(appointment, String(e.appointment));
+  else setText(appointment, 'agent.queue.noAppointment');
+  setAttr(action.firstChild, 'aria-label', 'agent.queue.acceptLabel', {
+    service: serviceName(e.service),
+    loa: { key: loaKey(e.loa) },
+  });
+}
+
+function tickQueue() {
+  const elapsed = (performance.now() - st.queueAt) / 1000;
+  for (const tr of $('queue-table').querySelector('tbody').rows) {
+    const s = Number(tr.dataset.waited) + elapsed;
+    const cell = tr.cells[1];
+    const text = formatDuration(s);
+    if (cell.textContent !== text) cell.textContent = text;
+    tr.classList.toggle('long', s >= LONG_WAIT_S);
+  }
+}
+
+async function accept(callId) {
+  $('agent-error').hidden = true;
+  if (!st.stream) {
+    const ok = await startMedia(true);
+    if (!ok) {
+      showError('agent.error.camera');
+      return;
+    }
+  }
+  if (!st.socket || st.socket.status !== 'open') return;
+  const fields = callId !== undefined ? { call: callId } : {};
+  try {
+    await st.socket.request('accept', fields);
+  } catch (err) {
+    if (err.code === 'disconnected' || err.code === 'closed') return;
+    showError('agent.error.accept', { message: errorText(err) });
+  }
+}
+
+function showError(key, vars) {
+  const box = $('agent-error');
+  setText(box, key, vars);
+  box.hidden = false;
+}
+
+// ---- camera ----
+
+async function startMedia(video) {
+  const start = $('start-camera');
+  start.disabled = true;
+  const box = $('media-error');
+  box.hidden = true;
+  try {
+    const stream = await openLocalMedia({ video });
+    stopStream(st.stream);
+    st.stream = stream;
+    const preview = $('local-preview');
+    const hasVideo = stream.getVideoTracks().length > 0;
+    preview.srcObject = hasVideo ? stream : null;
+    preview.closest('.preview').classList.toggle('has-video', hasVideo);
+    if (st.meter) st.meter.stop();
+    st.meter = new LevelMeter(stream, (level) => ($('mic-level').value = level));
+    start.hidden = true;
+    $('audio-only').hidden = true;
+    return true;
+  } catch (err) {
+    const kind = err.kind || 'other';
+    setText(box.querySelector('.notice-title'), `media.${kind}.title`);
+    setText(
+      box.querySelector('.notice-body'),
+      kind === 'blocked' ? 'media.blocked.step1' : `media.${kind}.body`,
+    );
+    box.hidden = false;
+    $('audio-only').hidden = kind !== 'notfound';
+    return false;
+  } finally {
+    start.disabled = false;
+  }
+}
+
+// ---- the call ----
+
+function onCall(m) {
+  closeLeg();
+  st.callId = m.call ?? null;
+  st.callEntry = st.seen.get(String(m.call)) || null;
+  st.media = null;
+  st.pcState = null;
+  st.held = false;
+  st.muted = false;
+  st.cameraOff = false;
+  takeToken(m);
+  if (st.stream) st.stream.getTracks().forEach((tr) => (tr.enabled = true));
+  $('chat-log').replaceChildren();
+  $('call-error').hidden = true;
+  $('last-call').hidden = true;
+  renderPeer(m.peer || {});
+  st.leg = new CallLeg({
+    socket: st.socket,
+    iceServers: m.ice_servers,
+    localStream: st.stream,
+    remoteVideo: $('remote-video'),
+  });
+  st.leg.addEventListener('connection', (ev) => {
+    st.pcState = ev.detail.state;
+    renderCallState();
+  });
+  st.leg.addEventListener('remote-audio-blocked', () => ($('play-audio').hidden = false));
+  const local = $('local-video');
+  const hasVideo = st.stream && st.stream.getVideoTracks().length > 0;
+  local.srcObject = hasVideo ? st.stream : null;
+  local.hidden = !hasVideo;
+  $('camera-off').disabled = !hasVideo;
+  renderToggles();
+  renderCallState();
+  go('call');
+}
+
+function renderPeer(peer) {
+  const name = typeof peer.display_name === 'string' && peer.display_name ? peer.display_name : null;
+  $('peer-name-row').hidden = !name;
+  setPlainText($('peer-name'), name || '');
+  setText($('peer-loa'), loaKey(peer.loa));
+  setText($('peer-provider'), 'service.name', { v: providerLabel(st.session, peer.provider) });
+  $('peer-dev').hidden = peer.provider !== 'dev';
+  const entry = st.callEntry;
+  setText($('peer-service'), 'service.name', {
+    v: entry ? serviceName(entry.service) : { key: 'agent.call.unknown' },
+  });
+  $('peer-appointment-row').hidden = !(entry && entry.appointment);
+  setPlainText($('peer-appointment'), entry && entry.appointment ? String(entry.appointment) : '');
+}
+
+function renderCallState() {
+  const el = $('state-text');
+  let key;
+  if (st.pcState === 'failed') key = 'call.state.lost';
+  else if (st.pcState === 'disconnected') key = 'call.state.unstable';
+  else if (st.media) key = roleKey(`call.state.${st.media}`, 'agent');
+  else if (st.pcState === 'connected') key = 'call.state.flowing';
+  else key = roleKey('call.state.waitingMedia', 'agent');
+  if (el.dataset.i18n !== key) setText(el, key);
+  el.dataset.state = st.pcState === 'failed' ? 'failed' : st.media || 'connecting';
+}
+
+function renderToggles() {
+  $('mute').setAttribute('aria-pressed', String(st.muted));
+  $('camera-off').setAttribute('aria-pressed', String(st.cameraOff));
+  $('hold').setAttribute('aria-pressed', String(st.held));
+  const parts = [];
+  if (st.muted) parts.push(t('self.muted'));
+  if (st.cameraOff) parts.push(t('self.cameraOff'));
+  setPlainText($('self-state'), parts.join(' '));
+}
+
+async function toggleHold() {
+  if (!st.socket) return;
+  const want = !st.held;
+  try {
+    await st.socket.request(want ? 'hold' : 'resume', {});
+    st.held = want;
+    renderToggles();
+    $('call-error').hidden = true;
+  } catch (err) {
+    const box = $('call-error');
+    setText(box, 'agent.error.hold', { message: errorText(err) });
+    box.hidden = false;
+  }
+}
+
+function hangup() {
+  if (st.socket && st.socket.status === 'open') st.socket.request('hangup', {}, 3000).catch(() => {});
+  endCall('ended.self');
+}
+
+function closeLeg() {
+  if (st.leg) st.leg.close();
+  st.leg = null;
+  $('play-audio').hidden = true;
+}
+
+function endCall(reasonKey) {
+  closeLeg();
+  st.callId = null;
+  st.callEntry = null;
+  st.media = null;
+  st.resumeToken = null;
+  $('local-video').srcObject = null;
+  if (st.stream) st.stream.getTracks().forEach((tr) => (tr.enabled = true));
+  const note = $('last-call');
+  setText(note, 'agent.lastCall', { reason: { key: roleKey(reasonKey, 'agent') } });
+  note.hidden = false;
+  renderQueue();
+  go('queue');
+}
+
+// ---- chat ----
+
+function addChat(m, mine, failed = false) {
+  if (!m || typeof m.text !== 'string') return;
+  const from = m.from || m.role;
+  if (!mine && from === 'agent') return; // our own message relayed back
+  const li = document.createElement('li');
+  li.className = mine ? 'chat-me' : 'chat-peer';
+  const who = document.createElement('span');
+  who.className = 'chat-who';
+  setText(who, mine ? 'chat.me' : 'chat.peer.agent');
+  const text = document.createElement('span');
+  text.className = 'chat-text';
+  text.textContent = m.text;
+  li.append(who, text);
+  if (failed) {
+    const f = document.createElement('span');
+    f.className = 'chat-failed';
+    setText(f, 'chat.failed');
+    li.appendChild(f);
+  }
+  $('chat-log').appendChild(li);
+  li.scrollIntoView({ block: 'nearest' });
+}
+
+function sendChat(ev) {
+  ev.preventDefault();
+  const input = $('chat-input');
+  const text = input.value.trim();
+  if (!text || !st.socket) return;
+  input.value = '';
+  st.socket.request('chat', { text }).then(
+    () => addChat({ text }, true),
+    () => addChat({ text }, true, true),
+  );
+}
+
+// ---- wiring ----
+
+function wire() {
+  $('retry').addEventListener('click', boot);
+  $('presence-toggle').addEventListener('click', togglePresence);
+  $('start-camera').addEventListener('click', () => startMedia(true));
+  $('audio-only').addEventListener('click', () => startMedia(false));
+  $('accept-next').addEventListener('click', () => accept(undefined));
+  $('hangup').addEventListener('click', hangup);
+  $('hold').addEventListener('click', toggleHold);
+  $('mute').addEventListener('click', () => {
+    st.muted = !st.muted;
+    if (st.leg) st.leg.setMuted(st.muted);
+    renderToggles();
+  });
+  $('camera-off').addEventListener('click', () => {
+    st.cameraOff = !st.cameraOff;
+    if (st.leg) st.leg.setCameraOff(st.cameraOff);
+    renderToggles();
+  });
+  $('play-audio').addEventListener('click', () => {
+    $('play-audio').hidden = true;
+    if (st.leg) st.leg.playRemote();
+  });
+  $('chat-form').addEventListener('submit', sendChat);
+  window.addEventListener('balie:language', renderToggles);
+  window.addEventListener('pagehide', () => {
+    if (st.socket) st.socket.close();
+    stopStream(st.stream);
+  });
+  st.tick = setInterval(tickQueue, 1000);
+}
+
+setupLanguageSwitch();
+wire();
+boot();
