@@ -9,13 +9,22 @@
 #include <stdint.h>
 #include <stddef.h>
 
+struct dtls_identity;
+
+/* The call commands and events (LEG_*, BRIDGE) are described in balie/media.h. */
 enum worker_cmd_type {
     WORKER_CMD_PING = 1, /* answered by WORKER_EVT_PONG with the same id and arg */
+    WORKER_CMD_LEG_CREATE,
+    WORKER_CMD_LEG_ANSWER,
+    WORKER_CMD_BRIDGE,
+    WORKER_CMD_LEG_CLOSE,
 };
 
 enum worker_evt_type {
     WORKER_EVT_PONG = 1,
     WORKER_EVT_STATS, /* once a second: arg = datagrams received since start */
+    WORKER_EVT_LEG_STATE,
+    WORKER_EVT_LEG_STATS,
 };
 
 struct worker_cmd {
@@ -39,6 +48,8 @@ struct worker_pool_config {
     const char *bind;      /* address every worker's UDP socket binds to */
     int port_base;         /* worker i binds port_base + i; 0 binds an ephemeral port */
     size_t queue_capacity; /* power of two; 0 = 4096 */
+    /* Our DTLS certificate, shared read-only by every worker; must outlive the pool. */
+    const struct dtls_identity *dtls_identity;
     void (*notify)(void *arg);
     void *notify_arg;
 };
