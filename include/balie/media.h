@@ -61,9 +61,8 @@ enum media_fail_stage {
     MEDIA_FAIL_CONSENT, /* RFC 7675: no valid check for 30 s */
 };
 
-/* WORKER_EVT_LEG_STATE: id = leg, arg = enum media_leg_state,
- * flags (in the event's `worker`-independent field `ptr` = NULL) — the stage goes in arg's
- * upper 32 bits: arg = state | (uint64_t)stage << 32. */
+/* WORKER_EVT_LEG_STATE: id = leg, ptr = NULL, arg = the state in the low 32 bits and, for
+ * MEDIA_LEG_FAILED and MEDIA_LEG_CLOSED, the enum media_fail_stage in the high 32 bits. */
 static inline uint64_t media_state_arg(enum media_leg_state state, enum media_fail_stage stage)
 {
     return (uint64_t)state | ((uint64_t)stage << 32);
