@@ -1,0 +1,319 @@
+// Browser end-to-end test of the real gateway with real pages: headless Chromium (Debian's
+// /usr/bin/chromium, fake camera and microphone) drives the citizen page and the agent console
+// through the dev login form, the service choice, the camera check, the queue, a call with media
+// both ways (read from getStats()), and the hang-up; then the gateway must stop cleanly.
+//
+//   node --test tests/e2e/call.test.mjs      (inside `unshare -n`; tests/e2e/run.sh does it)
+//
+// The test starts build/dev/balie-gateway itself (BALIE_GATEWAY names another binary).
+// playwright-core comes from tests/e2e/node_modules (`npm ci` there); never a downloaded browser.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const GATEWAY = process.env.BALIE_GATEWAY || path.join(ROOT, 'build/dev/balie-gateway');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--use-fake-device-for-media-stream',
+  '--use-fake-ui-for-media-stream',
+  '--allow-loopback-in-peer-connection',
+  '--disable-features=LocalNetworkAccessChecks',
+  '--autoplay-policy=no-user-gesture-required',
+];
+// Two services, so the citizen really chooses one.
+const CONFIG = `[http]
+port = 0
+[media]
+workers = 1
+port_base = 0
+bind = "127.0.0.1"
+[shutdown]
+grace_s = 2
+[service.algemeen]
+name_nl = "Algemene vragen"
+name_en = "General questions"
+min_loa = midden
+[service.paspoort]
+name_nl = "Paspoort en ID-kaart"
+name_en = "Passport and ID card"
+min_loa = substantieel
+`;
+
+// ---- the gateway as a child process ----
+
+class Gateway {
+  constructor() {
+    this.dir = mkdtempSync(path.join(tmpdir(), 'balie-e2e-'));
+    this.config = path.join(this.dir, 'balie.conf');
+    writeFileSync(this.config, CONFIG);
+    this.lines = [];
+    this.port = null;
+  }
+
+  start(timeoutMs = 10000) {
+    this.proc = spawn(GATEWAY, ['--config', this.config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.exited = new Promise((resolve) => this.proc.on('exit', (code, sig) => resolve(sig ? `signal ${sig}` : code)));
+    for (const stream of [this.proc.stdout, this.proc.stderr]) {
+      readline.createInterface({ input: stream }).on('line', (l) => this.lines.push(l));
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the gateway did not start:\n${this.log()}`)), timeoutMs);
+      const check = setInterval(() => {
+        for (const l of this.lines) {
+          const m = /citizen page: https?:\/\/[^:/]+:(\d+)\//.exec(l);
+          if (m) {
+            this.port = Number(m[1]);
+            clearTimeout(timer);
+            clearInterval(check);
+            resolve(this);
+            return;
+          }
+        }
+        if (this.proc.exitCode !== null) {
+          clearTimeout(timer);
+          clearInterval(check);
+          reject(new Error(`the gateway exited at start:\n${this.log()}`));
+        }
+      }, 50);
+    });
+  }
+
+  // localhost, not 127.0.0.1: a secure context for getUserMedia, and the Origin the gateway allows.
+  get base() {
+    return `http://localhost:${this.port}`;
+  }
+
+  log(last = 60) {
+    return this.lines.slice(-last).join('\n');
+  }
+
+  // SIGTERM; resolves with the exit code (or "signal X"), SIGKILL after timeoutMs.
+  async stop(timeoutMs = 10000) {
+    if (!this.proc || this.proc.exitCode !== null || this.proc.signalCode !== null) return this.exited;
+    this.proc.kill('SIGTERM');
+    const timer = setTimeout(() => this.proc.kill('SIGKILL'), timeoutMs);
+    const rc = await this.exited;
+    clearTimeout(timer);
+    rmSync(this.dir, { recursive: true, force: true });
+    return rc;
+  }
+}
+
+let gw;
+let browser;
+
+before(async () => {
+  gw = await new Gateway().start();
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (gw) await gw.stop();
+});
+
+// ---- page helpers ----
+
+const tid = (page, id) => page.locator(`[data-testid="${id}"]`);
+
+// A page in its own context (own cookies), collecting console errors and uncaught exceptions.
+async function openPage(name) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await ctx.newPage();
+  page.problems = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') page.problems.push(`${name} console: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => page.problems.push(`${name} exception: ${e.message}`));
+  return page;
+}
+
+// Fills and submits the real dev login form, as a person would.
+async function devLogin(page, { role, subject, loa = 'substantieel', name = '' }) {
+  await tid(page, 'login-dev').click();
+  await tid(page, 'devlogin-submit').waitFor();
+  assert.equal(await tid(page, 'devlogin-subject').inputValue(), '999991772', 'the form suggests a test BSN');
+  await tid(page, `devlogin-role-${role}`).check();
+  if (subject) await tid(page, 'devlogin-subject').fill(subject);
+  await tid(page, 'devlogin-loa').selectOption(loa);
+  if (name) await tid(page, 'devlogin-name').fill(name);
+  await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/auth/')), tid(page, 'devlogin-submit').click()]);
+}
+
+const debug = (page, what) => page.evaluate((w) => window.balieDebug && window.balieDebug[w](), what);
+
+async function waitDebug(page, what, values, timeout = 15000) {
+  const want = [].concat(values);
+  try {
+    await page.waitForFunction(
+      ([w, v]) => window.balieDebug && v.includes(window.balieDebug[w]()),
+      [what, want],
+      { timeout, polling: 100 },
+    );
+  } catch (e) {
+    throw new Error(`${what}() never became ${want.join('|')} (it is ${await debug(page, what)}):\n${gw.log(30)}`);
+  }
+}
+
+// Inbound audio bytes and decoded video frames, summed over the inbound-rtp streams.
+async function inbound(page) {
+  return page.evaluate(async () => {
+    const pc = window.balieDebug.pc();
+    if (!pc) return null;
+    const out = { pc: pc.connectionState, audioBytes: 0, audioPackets: 0, videoFrames: 0, videoBytes: 0, codecs: [] };
+    (await pc.getStats()).forEach((s) => {
+      if (s.type === 'inbound-rtp' && s.kind === 'audio') {
+        out.audioBytes += s.bytesReceived || 0;
+        out.audioPackets += s.packetsReceived || 0;
+      } else if (s.type === 'inbound-rtp' && s.kind === 'video') {
+        out.videoFrames += s.framesDecoded || 0;
+        out.videoBytes += s.bytesReceived || 0;
+        out.size = [s.frameWidth, s.frameHeight];
+      } else if (s.type === 'codec') {
+        out.codecs.push(s.mimeType);
+      }
+    });
+    return out;
+  });
+}
+
+async function waitFrames(page, min, timeout = 20000) {
+  const t0 = Date.now();
+  let last;
+  while (Date.now() - t0 < timeout) {
+    last = await inbound(page);
+    if (last && last.videoFrames >= min && last.audioBytes > 0) return last;
+    await page.waitForTimeout(250);
+  }
+  throw new Error(`no media decoded in ${timeout} ms: ${JSON.stringify(last)}\n${gw.log(30)}`);
+}
+
+// ---- the tests ----
+
+test('citizen page loads: 112 line, test banner, login button, language switch, no errors', async () => {
+  const page = await openPage('citizen');
+  await page.goto(`${gw.base}/`);
+  await tid(page, 'login-dev').waitFor();
+  assert.match(await tid(page, 'emergency').innerText(), /112/);
+  assert.ok(await tid(page, 'emergency').isVisible());
+  const session = await page.evaluate(() => fetch('/auth/session').then((r) => r.json()));
+  assert.equal(session.authenticated, false);
+  assert.equal(await tid(page, 'dev-banner').isVisible(), session.dev_mode === true);
+  assert.equal(await page.evaluate(() => document.documentElement.lang), 'nl');
+  await tid(page, 'lang-switch').click();
+  assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
+  await page.reload();
+  await tid(page, 'login-dev').waitFor();
+  assert.match(await tid(page, 'emergency').innerText(), /call 112/);
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+test('agent console and the dev login form load without errors', async () => {
+  const page = await openPage('agent');
+  await page.goto(`${gw.base}/agent`);
+  await tid(page, 'login-dev').click();
+  await tid(page, 'devlogin-submit').waitFor();
+  assert.ok(await tid(page, 'devlogin-role-agent').isChecked(), 'return=/agent preselects the agent role');
+  assert.notEqual(await tid(page, 'devlogin-state').inputValue(), '');
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+test('a citizen and an agent talk through the gateway: media both ways, then the agent hangs up', async () => {
+  const t0 = Date.now();
+  const lap = {};
+  const citizen = await openPage('citizen');
+  await citizen.goto(`${gw.base}/`);
+  await devLogin(citizen, { role: 'citizen', subject: '999993653' });
+  const session = await citizen.evaluate(() => fetch('/auth/session').then((r) => r.json()));
+  assert.equal(session.authenticated, true, JSON.stringify(session));
+  assert.equal(session.role, 'citizen');
+  assert.equal(session.loa, 'substantieel');
+  assert.deepEqual(session.services.map((s) => s.id).sort(), ['algemeen', 'paspoort']);
+
+  // Two services: the citizen picks one, then checks camera and microphone.
+  await waitDebug(citizen, 'state', 'service');
+  await tid(citizen, 'service-algemeen').click();
+  await waitDebug(citizen, 'state', 'camera');
+  await tid(citizen, 'start-camera').click();
+  await tid(citizen, 'join').waitFor({ state: 'visible' });
+  await citizen.waitForFunction(() => document.querySelector('[data-testid="local-preview"]').videoWidth > 0);
+  await tid(citizen, 'join').click();
+  await waitDebug(citizen, 'phase', 'queued');
+  assert.match(await tid(citizen, 'position-text').innerText(), /volgende|nummer/);
+  lap.queued = Date.now() - t0;
+
+  const agent = await openPage('agent');
+  await agent.goto(`${gw.base}/agent`);
+  await devLogin(agent, { role: 'agent', name: 'Test Medewerker' });
+  await waitDebug(agent, 'state', 'queue');
+  await tid(agent, 'presence-toggle').click();
+  await waitDebug(agent, 'available', true);
+  await agent.locator('[data-testid="queue-row"]').first().waitFor({ timeout: 15000 });
+  await tid(agent, 'accept-next').click();
+
+  for (const page of [citizen, agent]) await waitDebug(page, 'state', 'call', 20000);
+  lap.call = Date.now() - t0;
+  for (const page of [citizen, agent]) await waitDebug(page, 'media', 'flowing', 30000);
+  lap.flowing = Date.now() - t0;
+  const first = [await waitFrames(citizen, 1), await waitFrames(agent, 1)];
+  lap.firstFrames = Date.now() - t0;
+
+  // Media keeps coming both ways: sample again a few seconds later.
+  await citizen.waitForTimeout(3000);
+  const later = [await inbound(citizen), await inbound(agent)];
+  ['citizen', 'agent'].forEach((who, i) => {
+    const a = first[i];
+    const b = later[i];
+    const detail = `${who}: ${JSON.stringify(a)} -> ${JSON.stringify(b)}`;
+    assert.equal(b.pc, 'connected', detail);
+    assert.ok(b.audioBytes > a.audioBytes + 10000, `${who} receives audio: ${detail}`);
+    assert.ok(b.videoFrames >= a.videoFrames + 20, `${who} decodes video: ${detail}`);
+    assert.ok(b.codecs.some((c) => /opus/i.test(c)) && b.codecs.some((c) => /vp8/i.test(c)), detail);
+  });
+  assert.match(await tid(agent, 'peer-loa').innerText(), /Substantieel/);
+
+  await tid(citizen, 'mute').click();
+  assert.equal(await tid(citizen, 'mute').getAttribute('aria-pressed'), 'true');
+
+  await tid(agent, 'hangup').click();
+  await tid(citizen, 'restart').waitFor({ state: 'visible', timeout: 15000 });
+  await waitDebug(citizen, 'state', 'ended');
+  await waitDebug(agent, 'state', 'queue');
+  assert.ok(await tid(agent, 'last-call').isVisible(), 'the agent sees how the last call ended');
+  assert.equal(await debug(citizen, 'pc'), null);
+  lap.ended = Date.now() - t0;
+  const [c, a] = later;
+  console.log(
+    `  laps (ms from start): ${JSON.stringify(lap)}; after 3 s citizen ${c.videoFrames - first[0].videoFrames} ` +
+      `frames ${c.size}, agent ${a.videoFrames - first[1].videoFrames} frames ${a.size}`,
+  );
+  assert.deepEqual([...citizen.problems, ...agent.problems], []);
+  await citizen.context().close();
+  await agent.context().close();
+});
+
+test('the gateway stops cleanly on SIGTERM', async () => {
+  await browser.close();
+  browser = null;
+  const rc = await gw.stop();
+  assert.equal(rc, 0, `exit ${rc}:\n${gw.log(30)}`);
+  gw = null;
+});
