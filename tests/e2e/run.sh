@@ -20,8 +20,8 @@ if [ ! -x "$BALIE_GATEWAY" ]; then
   echo "0 passed, 1 failed"
   exit 1
 fi
-if ! unshare -n true 2>/dev/null; then
-  echo "unshare -n is not allowed here (needs root or user namespaces); refusing to run on a real network"
+if ! unshare -n -p -f --mount-proc --kill-child true 2>/dev/null; then
+  echo "unshare -n -p is not allowed here (needs root); refusing to run on a real network"
   echo "0 passed, 1 failed"
   exit 1
 fi
@@ -60,19 +60,21 @@ for f in "${files[@]}"; do
   esac
   printf '[%s] %-22s … ' "$(date +%H:%M:%S)" "$name"
   t0=$(date +%s.%N)
-  # A fresh namespace per file: only `lo`, brought up; the gateway, the browsers and the peers
-  # all live and die inside it. timeout sends SIGTERM, then SIGKILL 10 s later.
-  timeout -k 10 "$limit" unshare -n sh -c 'ip link set lo up && exec "$@"' sh "${cmd[@]}" >"$log" 2>&1
+  # Fresh namespaces per file: a network with only `lo`, brought up, so no packet leaves; and a
+  # PID namespace, so that when the runner ends (or timeout kills it: SIGTERM, SIGKILL 10 s later)
+  # the kernel ends every gateway, browser and peer it started, even orphaned ones.
+  timeout -k 10 "$limit" unshare -n -p -f --mount-proc --kill-child \
+    sh -c 'ip link set lo up && exec "$@"' sh "${cmd[@]}" >"$log" 2>&1
   rc=$?
-  t=$(printf '%.1f' "$(echo "$(date +%s.%N) - $t0" | bc)")
+  t=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
   # Count the test cases the runner reports: node's "ℹ pass N", unittest's "Ran N tests".
   p=0 fl=0
   if [[ $f == *.mjs ]]; then
     p=$(grep -aE '^ℹ pass [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+' || true)
-    fl=$(grep -aE '^ℹ (fail|cancelled) [0-9]+' "$log" | grep -oE '[0-9]+' | paste -sd+ | bc 2>/dev/null || true)
+    fl=$(grep -aE '^ℹ (fail|cancelled) [0-9]+' "$log" | awk '{ n += $3 } END { print n + 0 }')
   else
     ran=$(grep -aE '^Ran [0-9]+ tests?' "$log" | tail -1 | sed -E 's/^Ran ([0-9]+).*/\1/' || true)
-    bad=$(grep -aE '^FAILED \(' "$log" | tail -1 | grep -oE '(failures|errors)=[0-9]+' | grep -oE '[0-9]+' | paste -sd+ | bc 2>/dev/null || true)
+    bad=$(grep -aE '^FAILED \(' "$log" | tail -1 | grep -oE '(failures|errors)=[0-9]+' | awk -F= '{ n += $2 } END { print n + 0 }')
     skipped=$(grep -aE '^(OK|FAILED) \(.*skipped=' "$log" | tail -1 | grep -oE 'skipped=[0-9]+' | grep -oE '[0-9]+' || true)
     fl=${bad:-0}
     [ -n "$ran" ] && p=$((ran - fl - ${skipped:-0}))
