@@ -17,7 +17,7 @@ import time
 import urllib.parse
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-GATEWAY = os.environ.get("BALIE_GATEWAY", os.path.join(ROOT, "build", "dev", "balie-gateway"))
+GATEWAY = os.environ.get("E2E_GATEWAY", os.path.join(ROOT, "build", "dev", "balie-gateway"))
 SUBPROTOCOL = "balie.v1"
 
 # Test BSNs that pass the "elfproef" (11-test); never real ones.
@@ -34,6 +34,12 @@ bind = "127.0.0.1"
 [shutdown]
 grace_s = 2
 """
+
+
+def gateway_env():
+    """Our environment without BALIE_* variables: the gateway reads every BALIE_<SECTION>_<KEY>
+    as configuration and refuses names it does not know, and the test's config file decides."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("BALIE_")}
 
 
 class Gateway:
@@ -65,6 +71,7 @@ class Gateway:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            env=gateway_env(),
         )
         threading.Thread(target=self._read, daemon=True).start()
         deadline = time.monotonic() + timeout

@@ -5,7 +5,7 @@
 //
 //   node --test tests/e2e/call.test.mjs      (inside `unshare -n`; tests/e2e/run.sh does it)
 //
-// The test starts build/dev/balie-gateway itself (BALIE_GATEWAY names another binary).
+// The test starts build/dev/balie-gateway itself (E2E_GATEWAY names another binary).
 // playwright-core comes from tests/e2e/node_modules (`npm ci` there); never a downloaded browser.
 
 import { after, before, test } from 'node:test';
@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const GATEWAY = process.env.BALIE_GATEWAY || path.join(ROOT, 'build/dev/balie-gateway');
+const GATEWAY = process.env.E2E_GATEWAY || path.join(ROOT, 'build/dev/balie-gateway');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const ARGS = [
   '--headless',
@@ -67,7 +67,9 @@ class Gateway {
   }
 
   start(timeoutMs = 10000) {
-    this.proc = spawn(GATEWAY, ['--config', this.config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Without BALIE_* variables: the gateway reads them as configuration, and refuses unknown ones.
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('BALIE_')));
+    this.proc = spawn(GATEWAY, ['--config', this.config], { stdio: ['ignore', 'pipe', 'pipe'], env });
     this.exited = new Promise((resolve) => this.proc.on('exit', (code, sig) => resolve(sig ? `signal ${sig}` : code)));
     for (const stream of [this.proc.stdout, this.proc.stderr]) {
       readline.createInterface({ input: stream }).on('line', (l) => this.lines.push(l));
@@ -135,6 +137,7 @@ const tid = (page, id) => page.locator(`[data-testid="${id}"]`);
 // A page in its own context (own cookies), collecting console errors and uncaught exceptions.
 async function openPage(name) {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  ctx.setDefaultTimeout(15000);
   const page = await ctx.newPage();
   page.problems = [];
   page.on('console', (m) => {
@@ -142,6 +145,19 @@ async function openPage(name) {
   });
   page.on('pageerror', (e) => page.problems.push(`${name} exception: ${e.message}`));
   return page;
+}
+
+// Opens a page and waits until it has asked the gateway for the session: fails at once, with the
+// page's own words, when it shows "unavailable" (no /auth/session, for instance).
+async function visit(page, urlPath) {
+  await page.goto(`${gw.base}${urlPath}`);
+  await page.waitForFunction(() => window.balieDebug && window.balieDebug.state() !== 'loading', null, {
+    polling: 100,
+  });
+  if ((await debug(page, 'state')) === 'unavailable') {
+    const why = await tid(page, 'unavailable-detail').innerText();
+    throw new Error(`${urlPath} says the service is unavailable: ${why}\n${gw.log(20)}`);
+  }
 }
 
 // Fills and submits the real dev login form, as a person would.
@@ -208,7 +224,7 @@ async function waitFrames(page, min, timeout = 20000) {
 
 test('citizen page loads: 112 line, test banner, login button, language switch, no errors', async () => {
   const page = await openPage('citizen');
-  await page.goto(`${gw.base}/`);
+  await visit(page, '/');
   await tid(page, 'login-dev').waitFor();
   assert.match(await tid(page, 'emergency').innerText(), /112/);
   assert.ok(await tid(page, 'emergency').isVisible());
@@ -227,7 +243,7 @@ test('citizen page loads: 112 line, test banner, login button, language switch, 
 
 test('agent console and the dev login form load without errors', async () => {
   const page = await openPage('agent');
-  await page.goto(`${gw.base}/agent`);
+  await visit(page, '/agent');
   await tid(page, 'login-dev').click();
   await tid(page, 'devlogin-submit').waitFor();
   assert.ok(await tid(page, 'devlogin-role-agent').isChecked(), 'return=/agent preselects the agent role');
@@ -240,7 +256,7 @@ test('a citizen and an agent talk through the gateway: media both ways, then the
   const t0 = Date.now();
   const lap = {};
   const citizen = await openPage('citizen');
-  await citizen.goto(`${gw.base}/`);
+  await visit(citizen, '/');
   await devLogin(citizen, { role: 'citizen', subject: '999993653' });
   const session = await citizen.evaluate(() => fetch('/auth/session').then((r) => r.json()));
   assert.equal(session.authenticated, true, JSON.stringify(session));
@@ -261,7 +277,7 @@ test('a citizen and an agent talk through the gateway: media both ways, then the
   lap.queued = Date.now() - t0;
 
   const agent = await openPage('agent');
-  await agent.goto(`${gw.base}/agent`);
+  await visit(agent, '/agent');
   await devLogin(agent, { role: 'agent', name: 'Test Medewerker' });
   await waitDebug(agent, 'state', 'queue');
   await tid(agent, 'presence-toggle').click();

@@ -5,18 +5,18 @@
 # Prints each test file's result, time and counts, and ends with "N passed, N failed".
 #   tests/e2e/run.sh                 all of them
 #   tests/e2e/run.sh call aiortc     only the files whose names start with these words
-# Environment: BALIE_GATEWAY (default build/dev/balie-gateway), E2E_TIMEOUT (seconds per file,
+# Environment: E2E_GATEWAY (default build/dev/balie-gateway), E2E_TIMEOUT (seconds per file,
 # default 180), E2E_LOGS (folder for the full output, default build/test-logs/e2e).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
-export BALIE_GATEWAY=${BALIE_GATEWAY:-$root/build/dev/balie-gateway}
+export E2E_GATEWAY=${E2E_GATEWAY:-$root/build/dev/balie-gateway}
 limit=${E2E_TIMEOUT:-180}
 logs=${E2E_LOGS:-$root/build/test-logs/e2e}
 mkdir -p "$logs"
 
-if [ ! -x "$BALIE_GATEWAY" ]; then
-  echo "no gateway at $BALIE_GATEWAY: build first (cmake --preset dev && cmake --build build/dev)"
+if [ ! -x "$E2E_GATEWAY" ]; then
+  echo "no gateway at $E2E_GATEWAY: build first (cmake --preset dev && cmake --build build/dev)"
   echo "0 passed, 1 failed"
   exit 1
 fi
