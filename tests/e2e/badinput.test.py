@@ -15,6 +15,7 @@ import hmac
 import json
 import os
 import random
+import re
 import socket
 import struct
 import sys
@@ -212,6 +213,19 @@ class BadInputDuringCall(unittest.TestCase):
             if m.get("type") in ("ack", "error"):
                 return m
 
+    async def closed_with(self, ws, codes, what):
+        import websockets
+
+        try:
+            while True:
+                await asyncio.wait_for(ws.recv(), 5)
+        except websockets.ConnectionClosed:
+            pass
+        except asyncio.TimeoutError:
+            self.fail(f"{what} did not close the socket")
+        self.assertIn(ws.close_code, codes, f"{what}: closed with {ws.close_code} {ws.close_reason!r}")
+        return ws.close_code
+
     async def websocket_abuse(self, gw, cookie):
         import websockets
 
@@ -230,25 +244,28 @@ class BadInputDuringCall(unittest.TestCase):
                 self.fail(f"the WebSocket was accepted with {label}")
 
         ws = await balie_e2e.ws_connect(gw.base, cookie)
+        # (label, frame, the error codes docs/protocol.md allows for it)
         bad = [
-            ("not JSON", "{not json"),
-            ("empty", ""),
-            ("array", "[1,2,3]"),
-            ("string", '"join"'),
-            ("no type", '{"id":1}'),
-            ("type not a string", '{"type":42,"id":2}'),
-            ("unknown type", '{"type":"no_such_type","id":3}'),
-            ("agent-only from a citizen", '{"type":"presence","status":"available","id":4}'),
-            ("accept from a citizen", '{"type":"accept","id":5}'),
-            ("answer outside a call", '{"type":"answer","sdp":"v=0\\r\\n","id":6}'),
-            ("bad field type", '{"type":"join","service":["a"],"id":8}'),
-            ("unknown service", '{"type":"join","service":"no-such-service","id":9}'),
-            ("deep nesting", '{"type":"chat","text":' + "[" * 200 + "]" * 200 + ',"id":10}'),
-            ("invalid UTF-8 escape", '{"type":"chat","text":"\\ud800","id":11}'),
-            ("trailing garbage", '{"type":"leave","id":12} x'),
+            ("not JSON", "{not json", {"bad_json"}),
+            ("empty", "", {"bad_json"}),
+            ("array", "[1,2,3]", {"not_object"}),
+            ("string", '"join"', {"not_object"}),
+            ("no type", '{"id":1}', {"missing_type"}),
+            ("type not a string", '{"type":42,"id":2}', {"missing_type", "bad_field"}),
+            ("unknown type", '{"type":"no_such_type","id":3}', {"unknown_type"}),
+            ("agent-only from a citizen", '{"type":"presence","status":"available","id":4}', {"forbidden"}),
+            ("accept from a citizen", '{"type":"accept","id":5}', {"forbidden"}),
+            ("answer outside a call", '{"type":"answer","sdp":"v=0\\r\\n","id":6}', {"not_in_call"}),
+            ("bad field type", '{"type":"join","service":["a"],"id":8}', {"bad_field"}),
+            ("unknown service", '{"type":"join","service":"no-such-service","id":9}', {"unknown_service"}),
+            ("deep nesting", '{"type":"chat","text":' + "[" * 200 + "]" * 200 + ',"id":10}', {"too_large", "bad_field"}),
+            ("lone surrogate", '{"type":"chat","text":"\\ud800","id":11}', {"bad_json"}),
+            ("duplicate key", '{"type":"leave","type":"join","id":12}', {"bad_json"}),
+            ("trailing garbage", '{"type":"leave","id":13} x', {"bad_json"}),
+            ("id too long", '{"type":"leave","id":"' + "i" * 65 + '"}', {"too_large", "bad_field"}),
         ]
-        answered = 0
-        for label, frame in bad:
+        codes = {}
+        for label, frame, want in bad:
             await ws.send(frame)
             try:
                 reply = await self.reply(ws)
@@ -257,20 +274,35 @@ class BadInputDuringCall(unittest.TestCase):
             except websockets.ConnectionClosed:
                 self.fail(f"the gateway closed the socket on {label!r} ({ws.close_code}); it must stay up")
             self.assertEqual(reply.get("type"), "error", f"{label!r} answered with {reply}")
-            answered += 1
-        result["errors"] = answered
+            self.assertIn(reply.get("code"), want, f"{label!r} answered with {reply}")
+            idm = re.search(r'"id":(\d+)', frame)
+            if idm and reply.get("code") not in ("bad_json", "too_large"):
+                self.assertEqual(reply.get("id"), int(idm.group(1)), f"{label!r}: the error echoes the id: {reply}")
+            codes[label] = reply.get("code")
+        result["errors"] = len(codes)
 
         # Over 64 KiB: closed with 1009 (too big) or 1008 (policy).
         await ws.send(json.dumps({"type": "chat", "text": "x" * 70000, "id": 99}))
+        result["oversized close"] = await self.closed_with(ws, (1008, 1009), "a frame over 64 KiB")
+        # A binary frame: v1 is text only (1003, "unsupported data").
+        ws = await balie_e2e.ws_connect(gw.base, cookie)
+        await ws.send(b"\x00\x01binary")
+        result["binary close"] = await self.closed_with(ws, (1003, 1008), "a binary frame")
+        # A flood: answered with `rate_limited`, or closed with 1008.
+        ws = await balie_e2e.ws_connect(gw.base, cookie)
+        for i in range(300):
+            await ws.send('{"type":"no_such_type","id":%d}' % i)
+        limited = 0
         try:
             while True:
-                await asyncio.wait_for(ws.recv(), 5)
-        except websockets.ConnectionClosed:
-            pass
+                m = json.loads(await asyncio.wait_for(ws.recv(), 2))
+                limited += m.get("code") == "rate_limited"
         except asyncio.TimeoutError:
-            self.fail("a frame over 64 KiB did not close the socket")
-        result["oversized close"] = ws.close_code
-        self.assertIn(ws.close_code, (1008, 1009), f"closed with {ws.close_code} {ws.close_reason!r}")
+            await ws.close()
+        except websockets.ConnectionClosed:
+            self.assertEqual(ws.close_code, 1008, "a flood is closed with 1008")
+        result["flood"] = {"rate_limited": limited, "closed": ws.close_code}
+        self.assertTrue(limited or ws.close_code == 1008, f"300 frames at once were all served: {result['flood']}")
         # A new socket of the same session still works.
         ws = await balie_e2e.ws_connect(gw.base, cookie)
         await ws.send('{"type":"no_such_type","id":1}')
