@@ -53,6 +53,16 @@ class AiortcCall(unittest.TestCase):
                 self.assertLess(s["got"].index("call"), s["got"].index("offer"), f"{who}: `call` before `offer`")
                 self.assertEqual(s["video_size"], [320, 240], f"{who} got another picture size: {s}")
             self.assertEqual(s_agent["call"], s_citizen["call"], "both sides are in the same call")
+            # DESIGN.md §3: the ICE-lite gateway offers BUNDLE, rtcp-mux, Opus 111, VP8 96, actpass.
+            for s in (s_agent, s_citizen):
+                o = s["offer"]
+                self.assertIsNotNone(o, f"{s['role']} saw no offer")
+                self.assertEqual(o["media"], ["audio", "video"], o)
+                self.assertTrue(o["ice_lite"] and o["bundle"] and o["fingerprint"], o)
+                self.assertEqual(o["rtcp_mux"], 2, o)
+                self.assertEqual((o["opus_pt"], o["vp8_pt"]), (111, 96), o)
+                self.assertEqual(o["setup"], ["actpass"], o)
+                self.assertTrue(o["candidates"] and all(" 127.0.0.1 " in c for c in o["candidates"]), o)
             self.assertTrue(s_agent["hung_up"])
             self.assertIn("flowing", s_citizen["states"] + s_agent["states"], "the gateway said media flows")
             print(

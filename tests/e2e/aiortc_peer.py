@@ -127,6 +127,7 @@ class Peer:
             "ended": None,
             "ws_close": None,
             "hung_up": False,
+            "offer": None,
         }
         self.offer_at = None
         self.ended = asyncio.Event()
@@ -250,6 +251,8 @@ class Peer:
                     self.s["connected_s"] = round(time.monotonic() - self.offer_at, 3)
                 self.emit("ice", state=st)
 
+        if first:
+            self.s["offer"] = offer_shape(sdp)
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
         if first:
             self.pc.addTrack(SineTrack(440.0 if self.a.role == "citizen" else 660.0))
@@ -262,7 +265,7 @@ class Peer:
             gateway_ufrag=_attr(sdp, "ice-ufrag"),
             gateway_pwd_len=len(_attr(sdp, "ice-pwd") or ""),
             local_ufrag=_attr(answer, "ice-ufrag"),
-            gateway_candidates=re.findall(r"a=candidate:(.*)", sdp),
+            gateway_candidates=re.findall(r"a=candidate:([^\r\n]*)", sdp),
         )
 
     def on_track(self, track):
@@ -296,6 +299,22 @@ class Peer:
             await self.pc.close()
         if self.ws:
             await self.ws.close()
+
+
+def offer_shape(sdp):
+    """What DESIGN.md §3 says the gateway's offer holds, as seen in this one."""
+    rtpmap = dict((m.group(2).lower(), int(m.group(1))) for m in re.finditer(r"^a=rtpmap:(\d+) ([^/\s]+)", sdp, re.M))
+    return {
+        "ice_lite": bool(re.search(r"^a=ice-lite", sdp, re.M)),
+        "bundle": bool(re.search(r"^a=group:BUNDLE \S+ \S+", sdp, re.M)),
+        "rtcp_mux": len(re.findall(r"^a=rtcp-mux", sdp, re.M)),
+        "media": re.findall(r"^m=(\w+)", sdp, re.M),
+        "opus_pt": rtpmap.get("opus"),
+        "vp8_pt": rtpmap.get("vp8"),
+        "setup": sorted(set(re.findall(r"^a=setup:(\w+)", sdp, re.M))),
+        "fingerprint": bool(re.search(r"^a=fingerprint:sha-256 ", sdp, re.M)),
+        "candidates": re.findall(r"^a=candidate:([^\r\n]*)", sdp, re.M),
+    }
 
 
 def _attr(sdp, name):
