@@ -15,8 +15,8 @@
 #define BALIE_SOURCE_WEB_ROOT ""
 #endif
 
-static const char *const route_names[ROUTE_COUNT] = {"healthz", "readyz",   "metrics",
-                                                     "page",    "notfound", "method"};
+static const char *const route_names[ROUTE_COUNT] = {"healthz", "readyz",   "metrics", "page",
+                                                     "auth",    "notfound", "method"};
 
 uint64_t server_now_ms(void)
 {
@@ -158,6 +158,7 @@ static void server_tick(lws_sorted_usec_list_t *sul)
 {
     struct server *srv = lws_container_of(sul, struct server, tick);
     server_on_wake(srv);
+    auth_tick(srv, server_now_ms()); /* expired sessions and pending logins go */
     lws_sul_schedule(srv->ctx, 0, &srv->tick, server_tick, LWS_US_PER_SEC);
 }
 
@@ -230,6 +231,11 @@ int server_create(struct server **out, const struct balie_config *cfg)
 
     metrics_clear();
     metrics_add_collector(collect_server_metrics, srv);
+    err = auth_init(srv);
+    if (err) {
+        server_destroy(srv);
+        return err;
+    }
     lws_sul_schedule(srv->ctx, 0, &srv->tick, server_tick, LWS_US_PER_SEC);
     *out = srv;
     return 0;
@@ -273,5 +279,6 @@ void server_destroy(struct server *srv)
     if (srv->ctx)
         lws_context_destroy(srv->ctx);
     metrics_clear();
+    auth_free(srv);
     free(srv);
 }

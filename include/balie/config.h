@@ -50,6 +50,12 @@ struct balie_config {
     struct {
         int grace_s;
     } shutdown;
+    struct {
+        /* auto | true | false. auto: on in development, off in production; true is refused
+         * in production (see config_dev_provider_enabled). */
+        char dev_provider[8];
+        char pseudonym_secret[CONFIG_STR_MAX]; /* empty: made once in data_dir/pseudonym.key */
+    } identity;
     /* When none is configured, config_validate() adds the default service "algemeen". */
     struct config_service services[CONFIG_MAX_SERVICES];
     int service_count;
@@ -94,6 +100,9 @@ const struct config_service *config_service_find(const struct balie_config *cfg,
 
 /* The key table, for documentation checks. Sets *count. */
 const struct config_key_info *config_keys(size_t *count);
+
+/* Whether the `dev` identity provider (a test login) is on. */
+bool config_dev_provider_enabled(const struct balie_config *cfg);
 
 /* True for 127.0.0.0/8, ::1 and "localhost". */
 bool config_is_loopback(const char *host);
