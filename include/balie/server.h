@@ -9,9 +9,11 @@
 
 struct server;
 
-/* Creates the listening server. `cfg` must outlive it. Returns 0, or a negative errno with
+/* Creates the listening server. `cfg` must outlive it; `dtls_fingerprint` ("AB:CD:…", the
+ * media workers' certificate) goes into every offer. Returns 0, or a negative errno with
  * the cause logged. */
-int server_create(struct server **out, const struct balie_config *cfg);
+int server_create(struct server **out, const struct balie_config *cfg,
+                  const char *dtls_fingerprint);
 
 /* Gives the server its media workers (started with server_wake as their notify callback).
  * The pool stays owned by the caller and must outlive the server's loop. */
