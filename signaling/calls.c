@@ -14,6 +14,7 @@
 #include "balie/media.h"
 #include "balie/metrics.h"
 #include "balie/sdp.h"
+#include "balie/turn.h"
 #include "ws_internal.h"
 
 enum { SIDE_CITIZEN = 0, SIDE_AGENT = 1 };
@@ -341,13 +342,48 @@ static int send_leg_create(struct calls *calls, struct call *call, int side)
     return err;
 }
 
-static void send_call_and_offer(struct call *call, int side, const struct ws_client *peer)
+/* The TURN/STUN servers for one call: every configured URL in one RTCIceServer, with
+ * time-limited credentials when a secret is configured. Returns how many servers (0 or 1). */
+static size_t ice_servers_for_call(const struct calls *calls, struct proto_ice_server *server,
+                                   const char **urls, size_t max_urls,
+                                   char username[TURN_USERNAME_MAX],
+                                   char credential[TURN_CREDENTIAL_MAX], char *copy,
+                                   size_t copy_len)
+{
+    const struct balie_config *cfg = calls->cfg;
+    if (!cfg->turn.urls[0])
+        return 0;
+    snprintf(copy, copy_len, "%s", cfg->turn.urls);
+    size_t n = 0;
+    for (char *save = NULL, *u = strtok_r(copy, ", ", &save); u && n < max_urls;
+         u = strtok_r(NULL, ", ", &save))
+        urls[n++] = u;
+    memset(server, 0, sizeof(*server));
+    server->urls = urls;
+    server->url_count = n;
+    if (cfg->turn.secret[0] &&
+        turn_rest_credentials(cfg->turn.secret, (uint64_t)time(NULL), cfg->turn.ttl_s, "balie",
+                              username, credential) == 0) {
+        server->username = username;
+        server->credential = credential;
+    }
+    return n > 0 ? 1 : 0;
+}
+
+static void send_call_and_offer(struct calls *calls, struct call *call, int side,
+                                const struct ws_client *peer)
 {
     struct ws_client *c = call->client[side];
     struct proto_peer info = {.loa = peer->loa, .provider = peer->provider};
+    struct proto_ice_server server;
+    const char *urls[8];
+    char username[TURN_USERNAME_MAX], credential[TURN_CREDENTIAL_MAX];
+    char copy[sizeof(calls->cfg->turn.urls)];
+    size_t n_servers =
+        ice_servers_for_call(calls, &server, urls, 8, username, credential, copy, sizeof(copy));
     ws_send(c,
             proto_build_call(call->id, side == SIDE_CITIZEN ? PROTO_ROLE_CITIZEN : PROTO_ROLE_AGENT,
-                             &info, NULL, 0));
+                             &info, &server, n_servers));
     char sdp[SDP_OFFER_MAX];
     if (sdp_build_offer(&call->leg[side].offer, sdp, sizeof(sdp)) > 0)
         ws_send(c, proto_build_offer(sdp));
@@ -394,8 +430,8 @@ static void start_call(struct calls *calls, struct ws_client *agent, struct ws_c
     agent->call = call;
     log_write(LOG_LEVEL_INFO, "calls", call->id, "call started on worker %d (service %s)",
               call->worker, call->service);
-    send_call_and_offer(call, SIDE_CITIZEN, agent);
-    send_call_and_offer(call, SIDE_AGENT, citizen);
+    send_call_and_offer(calls, call, SIDE_CITIZEN, agent);
+    send_call_and_offer(calls, call, SIDE_AGENT, citizen);
     broadcast_queue(calls);
     return;
 fail:
