@@ -42,6 +42,9 @@ static const struct key_def keys[] = {
     {"media", "bind", KEY_STRING, F(media.bind), 0, 0, NULL, "127.0.0.1"},
     {"media", "port_base", KEY_INT, F(media.port_base), 0, 65535, NULL, "10000"},
     {"media", "announce", KEY_STRING, F(media.announce), 0, 0, NULL, ""},
+    {"turn", "urls", KEY_STRING, F(turn.urls), 0, 0, NULL, ""},
+    {"turn", "secret", KEY_STRING, F(turn.secret), 0, 0, NULL, ""},
+    {"turn", "ttl_s", KEY_INT, F(turn.ttl_s), 60, 7 * 86400, NULL, "3600"},
     {"shutdown", "grace_s", KEY_INT, F(shutdown.grace_s), 0, 86400, NULL, "30"},
     {"identity", "dev_provider", KEY_ENUM, F(identity.dev_provider), 0, 0, "auto|true|false",
      "auto"},
@@ -595,6 +598,11 @@ int config_validate(struct balie_config *cfg, struct config_errors *errors)
     if (cfg->media.port_base != 0 && cfg->media.port_base + workers - 1 > 65535) {
         add_error(errors, "media: port_base %d + %d workers passes port 65535",
                   cfg->media.port_base, workers);
+        added++;
+    }
+    if (cfg->turn.urls[0] && strstr(cfg->turn.urls, "turn") && strlen(cfg->turn.secret) < 16) {
+        add_error(errors, "turn: urls name a TURN server, so secret (at least 16 characters, "
+                          "the server's static-auth-secret) is needed");
         added++;
     }
     if (strcmp(cfg->general.environment, "production") == 0 && !cert && !cfg->http.behind_proxy) {

@@ -47,15 +47,21 @@ struct server {
     uint64_t http_requests[ROUTE_COUNT];
     uint64_t worker_datagrams[256];
     int ws_connections;
+    uint64_t ws_refused;
     int active_calls;
+    struct calls *calls;
+    struct session_store *sessions;
     lws_sorted_usec_list_t tick;
 
     /* Logged-in people (identity/session.c); the WebSocket looks cookies up here. */
-    struct session_store *sessions;
     struct auth *auth; /* providers, pending logins, counters (auth.c) */
 };
 
 uint64_t server_now_ms(void);
+
+/* The "balie.v1" protocol's callback (ws.c). */
+int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                size_t len);
 
 /* The "http" protocol's callback (http.c). */
 int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,

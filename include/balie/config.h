@@ -48,6 +48,11 @@ struct balie_config {
         char announce[CONFIG_STR_MAX];
     } media;
     struct {
+        char urls[CONFIG_STR_MAX * 4]; /* comma-separated turn:/turns:/stun: URLs */
+        char secret[CONFIG_STR_MAX];   /* shared with coturn's static-auth-secret */
+        int ttl_s;
+    } turn;
+    struct {
         int grace_s;
     } shutdown;
     struct {
