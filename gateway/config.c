@@ -42,7 +42,13 @@ static const struct key_def keys[] = {
     {"media", "bind", KEY_STRING, F(media.bind), 0, 0, NULL, "127.0.0.1"},
     {"media", "port_base", KEY_INT, F(media.port_base), 0, 65535, NULL, "10000"},
     {"media", "announce", KEY_STRING, F(media.announce), 0, 0, NULL, ""},
+    {"turn", "urls", KEY_STRING, F(turn.urls), 0, 0, NULL, ""},
+    {"turn", "secret", KEY_STRING, F(turn.secret), 0, 0, NULL, ""},
+    {"turn", "ttl_s", KEY_INT, F(turn.ttl_s), 60, 7 * 86400, NULL, "3600"},
     {"shutdown", "grace_s", KEY_INT, F(shutdown.grace_s), 0, 86400, NULL, "30"},
+    {"identity", "dev_provider", KEY_ENUM, F(identity.dev_provider), 0, 0, "auto|true|false",
+     "auto"},
+    {"identity", "pseudonym_secret", KEY_STRING, F(identity.pseudonym_secret), 0, 0, NULL, ""},
 };
 #define KEY_COUNT (sizeof(keys) / sizeof(keys[0]))
 
@@ -539,6 +545,13 @@ bool config_is_loopback(const char *host)
     return inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
 }
 
+bool config_dev_provider_enabled(const struct balie_config *cfg)
+{
+    if (strcmp(cfg->identity.dev_provider, "auto") == 0)
+        return strcmp(cfg->general.environment, "production") != 0;
+    return strcmp(cfg->identity.dev_provider, "true") == 0;
+}
+
 static bool is_ip_literal(const char *host)
 {
     unsigned char buf[16];
@@ -587,9 +600,29 @@ int config_validate(struct balie_config *cfg, struct config_errors *errors)
                   cfg->media.port_base, workers);
         added++;
     }
+    if (cfg->turn.urls[0] && strstr(cfg->turn.urls, "turn") && strlen(cfg->turn.secret) < 16) {
+        add_error(errors, "turn: urls name a TURN server, so secret (at least 16 characters, "
+                          "the server's static-auth-secret) is needed");
+        added++;
+    }
     if (strcmp(cfg->general.environment, "production") == 0 && !cert && !cfg->http.behind_proxy) {
         add_error(errors, "http: environment = production needs TLS (tls_cert and tls_key) or "
                           "behind_proxy = true");
+        added++;
+    }
+    if (strcmp(cfg->general.environment, "production") == 0 &&
+        strcmp(cfg->identity.dev_provider, "true") == 0) {
+        add_error(errors, "identity: dev_provider = true is refused when environment = "
+                          "production: the dev provider lets anyone log in as any BSN "
+                          "(set dev_provider = false)");
+        added++;
+    }
+    size_t secret_len = strlen(cfg->identity.pseudonym_secret);
+    if (secret_len > 0 && secret_len < 32) {
+        add_error(errors,
+                  "identity: pseudonym_secret must be at least 32 characters (it has "
+                  "%zu); leave it empty to have one made in data_dir",
+                  secret_len);
         added++;
     }
     return added;

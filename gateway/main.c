@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "balie/config.h"
+#include "balie/dtls.h"
 #include "balie/log.h"
 #include "balie/server.h"
 #include "balie/worker.h"
@@ -148,8 +149,15 @@ int main(int argc, char **argv)
 
     struct server *srv = NULL;
     struct worker_pool *pool = NULL;
+    struct dtls_identity *dtls = NULL;
     int rc = 1;
-    if (server_create(&srv, &cfg) != 0)
+    /* One certificate for every leg, made at start (DESIGN.md §3); its fingerprint goes into
+     * every offer and browsers check it. */
+    if (dtls_identity_create(&dtls) != 0) {
+        log_error("main", "cannot make the DTLS certificate");
+        goto out;
+    }
+    if (server_create(&srv, &cfg, dtls_identity_fingerprint(dtls)) != 0)
         goto out;
 
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -159,6 +167,7 @@ int main(int argc, char **argv)
         .port_base = cfg.media.port_base,
         .notify = server_wake,
         .notify_arg = srv,
+        .dtls_identity = dtls,
     };
     int err = worker_pool_start(&pool, &wcfg);
     if (err != 0) {
@@ -182,7 +191,9 @@ int main(int argc, char **argv)
     pthread_join(sig_thread, NULL);
     log_info("main", "stopped");
 out:
+    server_detach_pool(srv);
     worker_pool_stop(pool);
     server_destroy(srv);
+    dtls_identity_free(dtls);
     return rc;
 }

@@ -1,4 +1,5 @@
-/* HTTP routes of the control thread: health, readiness, metrics and the static pages.
+/* HTTP routes of the control thread: health, readiness, metrics and the static pages, and the
+ * plumbing /auth/… needs (headers captured, POST bodies gathered; the routes are in auth.c).
  * Every response carries the same security headers (CSP, nosniff, referrer, framing). */
 #include <ctype.h>
 #include <errno.h>
@@ -25,11 +26,12 @@ static int add_header(struct lws *wsi, const char *name, const char *value, unsi
 }
 
 static int add_security_headers(struct server *srv, struct lws *wsi, unsigned char **p,
-                                unsigned char *end)
+                                unsigned char *end, const char *referrer_policy)
 {
     int err = add_header(wsi, "content-security-policy:", csp, p, end);
     err |= add_header(wsi, "x-content-type-options:", "nosniff", p, end);
-    err |= add_header(wsi, "referrer-policy:", "no-referrer", p, end);
+    err |= add_header(wsi, "referrer-policy:", referrer_policy ? referrer_policy : "no-referrer", p,
+                      end);
     err |= add_header(wsi, "x-frame-options:", "DENY", p, end);
     err |= add_header(wsi, "cross-origin-opener-policy:", "same-origin", p, end);
     err |= add_header(wsi, "permissions-policy:",
@@ -40,14 +42,20 @@ static int add_security_headers(struct server *srv, struct lws *wsi, unsigned ch
 }
 
 /* Sends headers now and queues `body` (taken over) for the writeable callback. */
-static int respond(struct server *srv, struct lws *wsi, struct http_session *hs, unsigned status,
-                   const char *content_type, char *body, size_t len)
+int http_respond(struct server *srv, struct lws *wsi, struct http_session *hs, unsigned status,
+                 const char *content_type, char *body, size_t len, const struct http_extra *extra)
 {
-    unsigned char buf[LWS_PRE + 2048];
+    static const struct http_extra none = {0};
+    unsigned char buf[LWS_PRE + 4096];
     unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
+    if (!extra)
+        extra = &none;
     if (lws_add_http_common_headers(wsi, status, content_type, (lws_filepos_t)len, &p, end) ||
-        add_security_headers(srv, wsi, &p, end) ||
+        add_security_headers(srv, wsi, &p, end, extra->referrer_policy) ||
         add_header(wsi, "cache-control:", "no-store", &p, end) ||
+        (extra->location && add_header(wsi, "location:", extra->location, &p, end)) ||
+        (extra->set_cookie && add_header(wsi, "set-cookie:", extra->set_cookie, &p, end)) ||
+        (hs->close_after && add_header(wsi, "connection:", "close", &p, end)) ||
         lws_finalize_write_http_header(wsi, start, &p, end)) {
         free(body);
         return 1;
@@ -58,6 +66,12 @@ static int respond(struct server *srv, struct lws *wsi, struct http_session *hs,
     hs->body_sent = 0;
     lws_callback_on_writable(wsi);
     return 0;
+}
+
+static int respond(struct server *srv, struct lws *wsi, struct http_session *hs, unsigned status,
+                   const char *content_type, char *body, size_t len)
+{
+    return http_respond(srv, wsi, hs, status, content_type, body, len, NULL);
 }
 
 static int respond_text(struct server *srv, struct lws *wsi, struct http_session *hs,
@@ -121,7 +135,7 @@ static int serve_static(struct server *srv, struct lws *wsi, struct http_session
     srv->http_requests[ROUTE_PAGE]++;
     unsigned char extra[1024];
     unsigned char *p = extra, *end = extra + sizeof(extra);
-    if (add_security_headers(srv, wsi, &p, end) ||
+    if (add_security_headers(srv, wsi, &p, end, NULL) ||
         add_header(wsi, "cache-control:", "no-cache", &p, end))
         return 1;
     int n = lws_serve_http_file(wsi, path, mime_for(path), (const char *)extra, (int)(p - extra));
@@ -132,14 +146,157 @@ static int serve_static(struct server *srv, struct lws *wsi, struct http_session
     return 0;
 }
 
+static void copy_header(struct lws *wsi, enum lws_token_indexes h, char *out, int out_len)
+{
+    if (lws_hdr_total_length(wsi, h) <= 0 || lws_hdr_copy(wsi, out, out_len, h) < 0)
+        out[0] = '\0'; /* absent, or too long to be one we would accept */
+}
+
+static bool peer_is_loopback(const char *peer)
+{
+    if (strncmp(peer, "::ffff:", 7) == 0)
+        peer += 7;
+    return config_is_loopback(peer);
+}
+
+/* Copies what a routed handler needs while libwebsockets still holds the headers. */
+static struct http_request *capture_request(struct server *srv, struct lws *wsi, const char *uri,
+                                            bool post)
+{
+    struct http_request *req = calloc(1, sizeof(*req));
+    if (!req || strlen(uri) >= sizeof(req->uri)) {
+        free(req);
+        return NULL;
+    }
+    req->post = post;
+    strcpy(req->uri, uri);
+    lws_get_peer_simple(wsi, req->peer, sizeof(req->peer));
+    req->plain_loopback = !srv->tls && !srv->cfg->http.behind_proxy && peer_is_loopback(req->peer);
+    copy_header(wsi, WSI_TOKEN_HOST, req->host, sizeof(req->host));
+    copy_header(wsi, WSI_TOKEN_ORIGIN, req->origin, sizeof(req->origin));
+    copy_header(wsi, WSI_TOKEN_HTTP_REFERER, req->referer, sizeof(req->referer));
+    copy_header(wsi, WSI_TOKEN_HTTP_COOKIE, req->cookie, sizeof(req->cookie));
+    copy_header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, req->content_type, sizeof(req->content_type));
+    static const char fetch_site[] = "sec-fetch-site:";
+    if (lws_hdr_custom_copy(wsi, req->fetch_site, sizeof(req->fetch_site), fetch_site,
+                            (int)sizeof(fetch_site) - 1) < 0)
+        req->fetch_site[0] = '\0';
+    /* libwebsockets keeps each URL argument percent-decoded as a fragment "name=value"; they
+     * are kept as "name\0value\0" pairs. Arguments that do not fit are left out. */
+    for (int i = 0;; i++) {
+        char *at = req->query + req->query_len;
+        int room = (int)(sizeof(req->query) - req->query_len);
+        int n = lws_hdr_copy_fragment(wsi, at, room, WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (n < 0)
+            break;
+        char *eq = memchr(at, '=', (size_t)n);
+        if (eq) {
+            *eq = '\0';
+            req->query_len += (size_t)n + 1;
+        } else if (n + 2 <= room) {
+            at[n + 1] = '\0'; /* an argument without '=' has an empty value */
+            req->query_len += (size_t)n + 2;
+        }
+    }
+    return req;
+}
+
+const char *http_query_get(const struct http_request *req, const char *name)
+{
+    size_t at = 0;
+    while (at < req->query_len) {
+        const char *arg = req->query + at;
+        const char *value = arg + strlen(arg) + 1;
+        if (strcmp(arg, name) == 0)
+            return value;
+        at = (size_t)(value + strlen(value) + 1 - req->query);
+    }
+    return NULL;
+}
+
+/* /auth/…: GETs are answered at once; a POST's body is gathered first (HTTP_BODY_MAX). */
+static int begin_routed(struct server *srv, struct lws *wsi, struct http_session *hs,
+                        const char *uri, bool post)
+{
+    struct http_request *req = capture_request(srv, wsi, uri, post);
+    if (!req)
+        return respond_text(srv, wsi, hs, 500, "Interne fout / Internal error\n");
+    char len_text[32] = "";
+    copy_header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, len_text, sizeof(len_text));
+    long long content_length = len_text[0] ? strtoll(len_text, NULL, 10) : 0;
+    if (post && !len_text[0] && lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+        /* A chunked body would not reach us; refuse it rather than read it as a request. */
+        free(req);
+        hs->close_after = true;
+        return respond_text(srv, wsi, hs, 411, "Lengte nodig / Length required\n");
+    }
+    if (!post || content_length <= 0) {
+        /* No body will come (libwebsockets sends no body callbacks without a length). */
+        int rc = auth_handle(srv, wsi, hs, req);
+        free(req);
+        return rc;
+    }
+    if (content_length > HTTP_BODY_MAX) {
+        free(req);
+        hs->close_after = true; /* the unread body must not be taken for the next request */
+        return respond_text(srv, wsi, hs, 413, "Te groot / Payload too large\n");
+    }
+    free(hs->req);
+    hs->req = req;
+    return 0;
+}
+
+static int on_body(struct http_session *hs, const void *in, size_t len)
+{
+    struct http_request *req = hs ? hs->req : NULL;
+    if (!req || req->body_too_large)
+        return 0;
+    if (req->body_len + len > HTTP_BODY_MAX) {
+        req->body_too_large = true;
+        return 0;
+    }
+    char *body = realloc(req->body, req->body_len + len + 1);
+    if (!body)
+        return -1;
+    memcpy(body + req->body_len, in, len);
+    req->body = body;
+    req->body_len += len;
+    body[req->body_len] = '\0';
+    return 0;
+}
+
+static int on_body_done(struct server *srv, struct lws *wsi, struct http_session *hs)
+{
+    struct http_request *req = hs ? hs->req : NULL;
+    if (!req)
+        return 0;
+    hs->req = NULL;
+    int rc;
+    if (req->body_too_large) {
+        hs->close_after = true;
+        rc = respond_text(srv, wsi, hs, 413, "Te groot / Payload too large\n");
+    } else {
+        rc = auth_handle(srv, wsi, hs, req);
+    }
+    free(req->body);
+    free(req);
+    return rc;
+}
+
 static int handle_request(struct server *srv, struct lws *wsi, struct http_session *hs,
                           const char *uri)
 {
+    hs->close_after = false;
+    bool post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
+    bool auth = strncmp(uri, "/auth/", 6) == 0;
     if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0 &&
-        lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) <= 0) {
+        lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) <= 0 && !(auth && post)) {
         srv->http_requests[ROUTE_METHOD_NOT_ALLOWED]++;
+        hs->close_after = true; /* a body we do not read must not become the next request */
         return respond_text(srv, wsi, hs, 405, "Methode niet toegestaan / Method not allowed\n");
     }
+    if (auth)
+        return begin_routed(srv, wsi, hs, uri, post);
     if (strcmp(uri, "/healthz") == 0) {
         srv->http_requests[ROUTE_HEALTHZ]++;
         return respond_text(srv, wsi, hs, 200, "ok\n");
@@ -182,6 +339,8 @@ static int write_body(struct lws *wsi, struct http_session *hs)
     }
     free(hs->body);
     hs->body = NULL;
+    if (hs->close_after)
+        return -1;
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
@@ -204,12 +363,20 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
         if (!hs || !hs->body)
             return 0;
         return write_body(wsi, hs);
+    case LWS_CALLBACK_HTTP_BODY:
+        return on_body(hs, in, len);
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        return on_body_done(srv, wsi, hs);
     case LWS_CALLBACK_HTTP_FILE_COMPLETION:
         return lws_http_transaction_completed(wsi) ? -1 : 0;
     case LWS_CALLBACK_CLOSED_HTTP:
         if (hs) {
             free(hs->body);
             hs->body = NULL;
+            if (hs->req)
+                free(hs->req->body);
+            free(hs->req);
+            hs->req = NULL;
         }
         return 0;
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:

@@ -10,13 +10,14 @@
 #include "balie/log.h"
 #include "balie/metrics.h"
 #include "server_internal.h"
+#include "ws_internal.h"
 
 #ifndef BALIE_SOURCE_WEB_ROOT
 #define BALIE_SOURCE_WEB_ROOT ""
 #endif
 
-static const char *const route_names[ROUTE_COUNT] = {"healthz", "readyz",   "metrics",
-                                                     "page",    "notfound", "method"};
+static const char *const route_names[ROUTE_COUNT] = {"healthz", "readyz",   "metrics", "page",
+                                                     "auth",    "notfound", "method"};
 
 uint64_t server_now_ms(void)
 {
@@ -70,6 +71,9 @@ static void collect_server_metrics(struct strbuf *out, void *arg)
                          "1 while the gateway drains and takes no new calls.", srv->draining);
     metrics_write_simple(out, "balie_websocket_connections", "gauge",
                          "Open signaling WebSocket connections.", srv->ws_connections);
+    metrics_write_simple(out, "balie_websocket_refused_total", "counter",
+                         "WebSocket upgrades refused (Origin or session).",
+                         (double)srv->ws_refused);
     metrics_write_simple(out, "balie_calls_active", "gauge", "Calls in progress.",
                          srv->active_calls);
     strbuf_appendf(out, "# HELP balie_http_requests_total HTTP requests by route.\n"
@@ -82,6 +86,8 @@ static void collect_server_metrics(struct strbuf *out, void *arg)
 static void collect_worker_metrics(struct strbuf *out, void *arg)
 {
     struct server *srv = arg;
+    if (!srv->pool)
+        return;
     int count = worker_pool_count(srv->pool);
     metrics_write_simple(out, "balie_media_workers", "gauge", "Media worker threads.", count);
     static const struct {
@@ -116,6 +122,8 @@ static void on_worker_event(const struct worker_event *evt, void *arg)
     struct server *srv = arg;
     if (evt->type == WORKER_EVT_STATS && evt->worker < 256)
         srv->worker_datagrams[evt->worker] = evt->arg;
+    else
+        calls_on_worker_event(srv->calls, evt);
 }
 
 static void server_check_finished(struct server *srv)
@@ -123,6 +131,7 @@ static void server_check_finished(struct server *srv)
     if (!srv->draining || srv->finished)
         return;
     uint64_t now = server_now_ms();
+    srv->active_calls = calls_active(srv->calls);
     if (srv->active_calls == 0) {
         log_info("server", "drained: no calls left, stopping");
         srv->finished = true;
@@ -144,6 +153,7 @@ void server_on_wake(struct server *srv)
         if (!srv->draining) {
             int grace = atomic_load(&srv->stop_grace_s);
             srv->draining = true;
+            calls_set_draining(srv->calls, true);
             srv->drain_deadline_ms = server_now_ms() + (uint64_t)grace * 1000u;
             log_info("server", "draining: /readyz is false, no new calls, grace %d s", grace);
         } else {
@@ -158,6 +168,9 @@ static void server_tick(lws_sorted_usec_list_t *sul)
 {
     struct server *srv = lws_container_of(sul, struct server, tick);
     server_on_wake(srv);
+    auth_tick(srv, server_now_ms()); /* expired sessions and pending logins go */
+    calls_tick(srv->calls, server_now_ms());
+    srv->active_calls = calls_active(srv->calls);
     lws_sul_schedule(srv->ctx, 0, &srv->tick, server_tick, LWS_US_PER_SEC);
 }
 
@@ -173,16 +186,27 @@ static void lws_log_bridge(int level, const char *line)
 
 static const struct lws_protocols protocols[] = {
     {"http", http_callback, sizeof(struct http_session), 0, 0, NULL, 0},
+    /* rx_buffer_size: a whole protocol frame fits, so most messages arrive in one piece. */
+    {"balie.v1", ws_callback, sizeof(struct ws_client), PROTO_FRAME_MAX, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
 void server_attach_pool(struct server *srv, struct worker_pool *pool)
 {
     srv->pool = pool;
+    calls_attach_pool(srv->calls, pool);
     metrics_add_collector(collect_worker_metrics, srv);
 }
 
-int server_create(struct server **out, const struct balie_config *cfg)
+void server_detach_pool(struct server *srv)
+{
+    if (!srv)
+        return;
+    srv->pool = NULL;
+    calls_attach_pool(srv->calls, NULL);
+}
+
+int server_create(struct server **out, const struct balie_config *cfg, const char *dtls_fingerprint)
 {
     struct server *srv = calloc(1, sizeof(*srv));
     if (!srv)
@@ -230,6 +254,16 @@ int server_create(struct server **out, const struct balie_config *cfg)
 
     metrics_clear();
     metrics_add_collector(collect_server_metrics, srv);
+    srv->calls = calls_new(cfg, dtls_fingerprint);
+    if (!srv->calls) {
+        server_destroy(srv);
+        return -ENOMEM;
+    }
+    err = auth_init(srv);
+    if (err) {
+        server_destroy(srv);
+        return err;
+    }
     lws_sul_schedule(srv->ctx, 0, &srv->tick, server_tick, LWS_US_PER_SEC);
     *out = srv;
     return 0;
@@ -271,7 +305,9 @@ void server_destroy(struct server *srv)
         return;
     lws_sul_cancel(&srv->tick);
     if (srv->ctx)
-        lws_context_destroy(srv->ctx);
+        lws_context_destroy(srv->ctx); /* closes every socket: calls see their clients go */
+    calls_free(srv->calls);
     metrics_clear();
+    auth_free(srv);
     free(srv);
 }

@@ -12,6 +12,7 @@
 
 #include "balie/config.h"
 #include "balie/server.h"
+#include "balie/session.h"
 #include "balie/worker.h"
 
 enum http_route {
@@ -19,6 +20,7 @@ enum http_route {
     ROUTE_READYZ,
     ROUTE_METRICS,
     ROUTE_PAGE,
+    ROUTE_AUTH,
     ROUTE_NOT_FOUND,
     ROUTE_METHOD_NOT_ALLOWED,
     ROUTE_COUNT
@@ -45,22 +47,79 @@ struct server {
     uint64_t http_requests[ROUTE_COUNT];
     uint64_t worker_datagrams[256];
     int ws_connections;
+    uint64_t ws_refused;
     int active_calls;
+    struct calls *calls;
+    struct session_store *sessions;
     lws_sorted_usec_list_t tick;
+
+    /* Logged-in people (identity/session.c); the WebSocket looks cookies up here. */
+    struct auth *auth; /* providers, pending logins, counters (auth.c) */
 };
 
 uint64_t server_now_ms(void);
 
+/* The "balie.v1" protocol's callback (ws.c). */
+int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                size_t len);
+
 /* The "http" protocol's callback (http.c). */
 int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                   size_t len);
+
+/* A request body larger than this is refused with 413: forms are small. */
+#define HTTP_BODY_MAX 8192
+
+/* What a routed request needs after LWS_CALLBACK_HTTP, when libwebsockets may no longer hold
+ * the headers: copied then, freed once answered. */
+struct http_request {
+    bool post;
+    bool plain_loopback; /* plain HTTP from a loopback peer, not behind a proxy */
+    char uri[256];
+    char peer[64]; /* client IP, for rate limits only: never logged */
+    char host[256];
+    char origin[256];
+    char referer[512];
+    char fetch_site[32]; /* Sec-Fetch-Site */
+    char content_type[128];
+    char cookie[4096];
+    char query[2048]; /* URL arguments, percent-decoded, as "name\0value\0" pairs */
+    size_t query_len;
+    char *body; /* POST body, up to HTTP_BODY_MAX */
+    size_t body_len;
+    bool body_too_large;
+};
 
 /* The per-connection state http.c keeps. */
 struct http_session {
     char *body;
     size_t body_len;
     size_t body_sent;
+    bool close_after;         /* close the connection once the response is written */
+    struct http_request *req; /* a POST whose body is still arriving */
 };
+
+/* Extra response headers; NULL fields are left out. */
+struct http_extra {
+    const char *location;
+    const char *set_cookie;
+    const char *referrer_policy; /* replaces "no-referrer" */
+};
+
+/* Sends a response: status, the security headers, `extra`, then `body` (taken over, freed
+ * even on failure). Returns what an lws callback returns. */
+int http_respond(struct server *srv, struct lws *wsi, struct http_session *hs, unsigned status,
+                 const char *content_type, char *body, size_t len, const struct http_extra *extra);
+
+/* The value of URL argument `name` of a captured request, or NULL. */
+const char *http_query_get(const struct http_request *req, const char *name);
+
+/* /auth/… (auth.c). auth_init runs in server_create after the metrics are reset. */
+int auth_init(struct server *srv);
+void auth_free(struct server *srv);
+void auth_tick(struct server *srv, uint64_t now_ms);
+int auth_handle(struct server *srv, struct lws *wsi, struct http_session *hs,
+                const struct http_request *req);
 
 /* Called by http.c when the loop was woken (lws_cancel_service) and every second. */
 void server_on_wake(struct server *srv);

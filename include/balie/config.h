@@ -48,8 +48,19 @@ struct balie_config {
         char announce[CONFIG_STR_MAX];
     } media;
     struct {
+        char urls[CONFIG_STR_MAX * 4]; /* comma-separated turn:/turns:/stun: URLs */
+        char secret[CONFIG_STR_MAX];   /* shared with coturn's static-auth-secret */
+        int ttl_s;
+    } turn;
+    struct {
         int grace_s;
     } shutdown;
+    struct {
+        /* auto | true | false. auto: on in development, off in production; true is refused
+         * in production (see config_dev_provider_enabled). */
+        char dev_provider[8];
+        char pseudonym_secret[CONFIG_STR_MAX]; /* empty: made once in data_dir/pseudonym.key */
+    } identity;
     /* When none is configured, config_validate() adds the default service "algemeen". */
     struct config_service services[CONFIG_MAX_SERVICES];
     int service_count;
@@ -94,6 +105,9 @@ const struct config_service *config_service_find(const struct balie_config *cfg,
 
 /* The key table, for documentation checks. Sets *count. */
 const struct config_key_info *config_keys(size_t *count);
+
+/* Whether the `dev` identity provider (a test login) is on. */
+bool config_dev_provider_enabled(const struct balie_config *cfg);
 
 /* True for 127.0.0.0/8, ::1 and "localhost". */
 bool config_is_loopback(const char *host);

@@ -1,0 +1,590 @@
+/* The login routes (DESIGN.md §5, §6):
+ *   GET  /auth/login?provider=…&return=…  → 302 to the provider (state kept, single use)
+ *   GET  /auth/callback/<provider>        → session, cookie, 303 to the return path
+ *   GET  /auth/session                    → who is logged in, services, providers (JSON)
+ *   POST /auth/logout                     → session ended, cookie cleared, 303 to /
+ *   GET  /auth/dev/authorize              → the dev provider's login page
+ *   POST /auth/dev/authorize              → the dev provider's form: 303 to the callback
+ * A POST must come from our own origin (CSRF). Logs name at most the first 8 hex characters of
+ * a pseudonym: never a subject, a name or a client address. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "balie/idp.h"
+#include "balie/log.h"
+#include "balie/metrics.h"
+#include "balie/session.h"
+#include "balie/strbuf.h"
+#include "form.h"
+#include "ratelimit.h"
+#include "server_internal.h"
+
+#define AUTH_MAX_PROVIDERS 4
+#define AUTH_MAX_PENDING 1024
+#define AUTH_FAILURES_PER_MINUTE 10
+#define DEV_PAGE "dev-login.html"
+
+/* Why logins failed, as counted in /metrics. The idp_error codes, and the gateway's own. */
+static const char *const failure_reasons[] = {
+    "bad_form",      "bad_role",     "bad_loa", "bad_bsn",      "bad_account", "bad_name",
+    "state_invalid", "code_invalid", "busy",    "rate_limited", "other",
+};
+#define FAILURE_COUNT (sizeof(failure_reasons) / sizeof(failure_reasons[0]))
+
+struct auth {
+    unsigned char secret[IDENTITY_SECRET_MAX];
+    size_t secret_len;
+    struct login_store *logins;
+    struct idp *providers[AUTH_MAX_PROVIDERS];
+    size_t provider_count;
+    struct idp *dev; /* also in providers[] when enabled */
+    struct ratelimit limiter;
+    uint64_t logins_by[AUTH_MAX_PROVIDERS][2]; /* [provider][role] */
+    uint64_t failures[FAILURE_COUNT];
+    uint64_t logouts;
+    uint64_t refused_origin;
+};
+
+/* ---- Responses ---- */
+
+static void html_escape(struct strbuf *sb, const char *text)
+{
+    for (const char *c = text; *c; c++) {
+        switch (*c) {
+        case '<':
+            strbuf_append(sb, "&lt;", 4);
+            break;
+        case '>':
+            strbuf_append(sb, "&gt;", 4);
+            break;
+        case '&':
+            strbuf_append(sb, "&amp;", 5);
+            break;
+        case '"':
+            strbuf_append(sb, "&quot;", 6);
+            break;
+        default:
+            strbuf_append(sb, c, 1);
+        }
+    }
+}
+
+/* A small page in Dutch and English: `message` is "Nederlands / English". */
+static int respond_page(struct server *srv, struct lws *wsi, struct http_session *hs,
+                        unsigned status, const char *message)
+{
+    struct strbuf sb;
+    strbuf_init(&sb);
+    strbuf_appendf(&sb, "<!doctype html>\n<html lang=\"nl\">\n<head><meta charset=\"utf-8\">"
+                        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+                        "<title>Inloggen / Log in</title></head>\n<body>\n<main>\n"
+                        "<h1>Inloggen lukt niet / Login failed</h1>\n<p role=\"alert\">");
+    html_escape(&sb, message);
+    strbuf_appendf(&sb, "</p>\n<p><a href=\"/\">Terug naar het begin / Back to the start</a></p>\n"
+                        "</main>\n</body>\n</html>\n");
+    if (sb.failed) {
+        strbuf_free(&sb);
+        return 1;
+    }
+    return http_respond(srv, wsi, hs, status, "text/html; charset=utf-8", sb.data, sb.len, NULL);
+}
+
+static int redirect(struct server *srv, struct lws *wsi, struct http_session *hs, unsigned status,
+                    const char *location, const char *set_cookie)
+{
+    struct http_extra extra = {.location = location, .set_cookie = set_cookie};
+    char *body = strdup("");
+    if (!body)
+        return 1;
+    return http_respond(srv, wsi, hs, status, "text/plain; charset=utf-8", body, 0, &extra);
+}
+
+/* RFC 6265 §4.1.2: HttpOnly keeps scripts away from it, SameSite=Lax keeps it off cross-site
+ * POSTs, Secure keeps it off plain HTTP, except for a developer on http://localhost. */
+static void session_cookie(const struct http_request *req, const char *value, char *out, size_t len)
+{
+    snprintf(out, len, "%s=%s; Path=/; %sHttpOnly; SameSite=Lax%s", SESSION_COOKIE_NAME, value,
+             value[0] ? "" : "Max-Age=0; ", req->plain_loopback ? "" : "; Secure");
+}
+
+/* ---- Checks ---- */
+
+static bool origin_equal(const char *a, size_t a_len, const char *b, size_t b_len)
+{
+    return a_len == b_len && a_len > 0 && strncasecmp(a, b, a_len) == 0;
+}
+
+/* Whether `candidate` (an origin, or the origin part of a Referer) is the gateway's own: the
+ * configured public URL's origin, or this request's Host under the scheme it came in on. */
+static bool own_origin(const struct server *srv, const struct http_request *req,
+                       const char *candidate, size_t len)
+{
+    const char *pub = srv->cfg->http.public_url;
+    const char *sep = strstr(pub, "://");
+    if (pub[0] && sep) {
+        const char *slash = strchr(sep + 3, '/');
+        size_t n = slash ? (size_t)(slash - pub) : strlen(pub);
+        if (origin_equal(candidate, len, pub, n))
+            return true;
+    }
+    if (!req->host[0])
+        return false;
+    char mine[320];
+    bool https = srv->tls || srv->cfg->http.behind_proxy;
+    int n = snprintf(mine, sizeof(mine), "%s://%s", https ? "https" : "http", req->host);
+    return n > 0 && (size_t)n < sizeof(mine) && origin_equal(candidate, len, mine, (size_t)n);
+}
+
+/* CSRF defence for every POST to /auth/… (OWASP: verifying origin with standard headers).
+ * Origin must be ours; without it, the Referer's origin. A page served with
+ * "Referrer-Policy: no-referrer" makes browsers send "Origin: null" even to their own origin
+ * (Fetch standard, "serializing a request origin"); then Sec-Fetch-Site, which pages cannot
+ * forge, must say same-origin. */
+static bool post_origin_ok(const struct server *srv, const struct http_request *req)
+{
+    if (req->origin[0] && strcmp(req->origin, "null") != 0)
+        return own_origin(srv, req, req->origin, strlen(req->origin));
+    if (req->origin[0])
+        return strcmp(req->fetch_site, "same-origin") == 0;
+    const char *ref = req->referer, *sep = strstr(ref, "://");
+    if (!ref[0] || !sep)
+        return false;
+    const char *slash = strchr(sep + 3, '/');
+    return own_origin(srv, req, ref, slash ? (size_t)(slash - ref) : strlen(ref));
+}
+
+static const char *client_key(const struct http_request *req)
+{
+    return req->peer[0] ? req->peer : "unknown";
+}
+
+static void count_failure(struct auth *auth, const char *reason)
+{
+    for (size_t i = 0; i < FAILURE_COUNT; i++) {
+        if (strcmp(failure_reasons[i], reason) == 0) {
+            auth->failures[i]++;
+            return;
+        }
+    }
+    auth->failures[FAILURE_COUNT - 1]++;
+}
+
+/* A failed login attempt: counted, logged without personal data, answered with a page. */
+static int login_failed(struct server *srv, struct lws *wsi, struct http_session *hs,
+                        const struct http_request *req, const struct idp_error *err)
+{
+    count_failure(srv->auth, err->code);
+    ratelimit_fail(&srv->auth->limiter, client_key(req), server_now_ms());
+    log_info("auth", "login refused: %s", err->code);
+    return respond_page(srv, wsi, hs, err->http_status ? err->http_status : 400, err->message);
+}
+
+static struct idp *find_provider(const struct auth *auth, const char *id)
+{
+    for (size_t i = 0; id && i < auth->provider_count; i++)
+        if (strcmp(auth->providers[i]->id, id) == 0)
+            return auth->providers[i];
+    return NULL;
+}
+
+static size_t provider_index(const struct auth *auth, const char *id)
+{
+    for (size_t i = 0; i < auth->provider_count; i++)
+        if (strcmp(auth->providers[i]->id, id) == 0)
+            return i;
+    return 0;
+}
+
+/* ---- Routes ---- */
+
+static int route_login(struct server *srv, struct lws *wsi, struct http_session *hs,
+                       const struct http_request *req)
+{
+    struct auth *auth = srv->auth;
+    const char *id = http_query_get(req, "provider");
+    struct idp *idp =
+        id ? find_provider(auth, id) : (auth->provider_count == 1 ? auth->providers[0] : NULL);
+    if (!idp)
+        return respond_page(srv, wsi, hs, auth->provider_count ? 400 : 503,
+                            auth->provider_count
+                                ? "Deze inlogmethode bestaat hier niet. / Unknown login method."
+                                : "Er is geen inlogmethode ingesteld. / No login method is "
+                                  "configured.");
+    const char *ret = http_query_get(req, "return");
+    char state[IDP_STATE_LEN + 1], url[1024];
+    struct login_pending *login =
+        login_begin(auth->logins, idp->id, ret ? ret : "/", server_now_ms(), state);
+    int rc = login ? idp->start(idp, state, login, url, sizeof(url)) : -1;
+    OPENSSL_cleanse(state, sizeof(state));
+    if (rc != 0)
+        return respond_page(srv, wsi, hs, 500, "Er ging iets mis. / Something went wrong.");
+    return redirect(srv, wsi, hs, 302, url, NULL);
+}
+
+static void params_from_form(const struct form *f, struct idp_params *p)
+{
+    p->count = 0;
+    for (size_t i = 0; i < f->count && i < IDP_PARAMS_MAX; i++) {
+        p->items[p->count].name = f->fields[i].name;
+        p->items[p->count].value = f->fields[i].value;
+        p->count++;
+    }
+}
+
+static void params_from_query(const struct http_request *req, struct idp_params *p)
+{
+    p->count = 0;
+    size_t at = 0;
+    while (at < req->query_len && p->count < IDP_PARAMS_MAX) {
+        const char *name = req->query + at;
+        const char *value = name + strlen(name) + 1;
+        p->items[p->count].name = name;
+        p->items[p->count].value = value;
+        p->count++;
+        at = (size_t)(value + strlen(value) + 1 - req->query);
+    }
+}
+
+static int route_callback(struct server *srv, struct lws *wsi, struct http_session *hs,
+                          const struct http_request *req, const char *provider_id)
+{
+    struct auth *auth = srv->auth;
+    struct idp *idp = find_provider(auth, provider_id);
+    if (!idp)
+        return respond_page(srv, wsi, hs, 404,
+                            "Deze inlogmethode bestaat hier niet. / Unknown login method.");
+    uint64_t now = server_now_ms();
+    struct idp_error err = {.http_status = 400};
+    struct login_pending login;
+    if (login_take(auth->logins, http_query_get(req, "state"), idp->id, now, &login) != 0) {
+        snprintf(err.code, sizeof(err.code), "state_invalid");
+        snprintf(err.message, sizeof(err.message),
+                 "Deze inlogpoging is verlopen of al gebruikt. Begin opnieuw. / "
+                 "This login attempt has expired or was already used. Please start again.");
+        return login_failed(srv, wsi, hs, req, &err);
+    }
+    struct idp_params params = {0};
+    params_from_query(req, &params);
+    struct identity_verified id;
+    memset(&id, 0, sizeof(id));
+    if (idp->finish(idp, &params, &login, now, &id, &err) != 0) {
+        identity_verified_clear(&id);
+        return login_failed(srv, wsi, hs, req, &err);
+    }
+    /* A new login replaces the session this browser had (another person, another role). */
+    session_destroy(srv->sessions, session_from_cookie_header(srv->sessions, req->cookie, now));
+    char value[64], cookie[192];
+    struct session *sess = session_create(srv->sessions, &id, now, value);
+    identity_verified_clear(&id);
+    if (!sess) {
+        log_warn("auth", "no room for another session (%zu live)", session_count(srv->sessions));
+        return respond_page(srv, wsi, hs, 503,
+                            "Het is te druk om in te loggen; probeer het straks. / "
+                            "Too many people are logged in; please try again later.");
+    }
+    auth->logins_by[provider_index(auth, idp->id)][sess->role == SESSION_ROLE_AGENT]++;
+    log_info("auth", "login: provider %s, role %s, level %s, pseudonym %.8s…", sess->provider,
+             session_role_name(sess->role), identity_loa_name(sess->loa), sess->pseudonym);
+    session_cookie(req, value, cookie, sizeof(cookie));
+    OPENSSL_cleanse(value, sizeof(value));
+    int rc = redirect(srv, wsi, hs, 303, login.return_path, cookie);
+    OPENSSL_cleanse(cookie, sizeof(cookie));
+    return rc;
+}
+
+static void append_json_field(struct strbuf *sb, const char *name, const char *value)
+{
+    strbuf_appendf(sb, ",\"%s\":\"", name);
+    strbuf_append_json_escaped(sb, value);
+    strbuf_append(sb, "\"", 1);
+}
+
+static int route_session(struct server *srv, struct lws *wsi, struct http_session *hs,
+                         const struct http_request *req)
+{
+    const struct session *sess =
+        session_from_cookie_header(srv->sessions, req->cookie, server_now_ms());
+    struct strbuf sb;
+    strbuf_init(&sb);
+    strbuf_appendf(&sb, "{\"authenticated\":%s", sess ? "true" : "false");
+    if (sess) {
+        append_json_field(&sb, "role", session_role_name(sess->role));
+        append_json_field(&sb, "loa", identity_loa_name(sess->loa));
+        append_json_field(&sb, "provider", sess->provider);
+    }
+    strbuf_appendf(&sb, ",\"dev_mode\":%s", srv->auth->dev ? "true" : "false");
+    if (sess && sess->display_name[0])
+        append_json_field(&sb, "display_name", sess->display_name);
+    if (sess && sess->agent_id[0])
+        append_json_field(&sb, "agent_id", sess->agent_id);
+    strbuf_appendf(&sb, ",\"services\":[");
+    for (int i = 0; i < srv->cfg->service_count; i++) {
+        const struct config_service *svc = &srv->cfg->services[i];
+        strbuf_appendf(&sb, "%s{\"id\":\"", i ? "," : "");
+        strbuf_append_json_escaped(&sb, svc->id);
+        strbuf_appendf(&sb, "\",\"name\":{\"nl\":\"");
+        strbuf_append_json_escaped(&sb, svc->name_nl);
+        strbuf_appendf(&sb, "\",\"en\":\"");
+        strbuf_append_json_escaped(&sb, svc->name_en);
+        strbuf_appendf(&sb, "\"},\"min_loa\":\"");
+        strbuf_append_json_escaped(&sb, svc->min_loa);
+        strbuf_appendf(&sb, "\"}");
+    }
+    strbuf_appendf(&sb, "],\"providers\":[");
+    for (size_t i = 0; i < srv->auth->provider_count; i++) {
+        const struct idp *idp = srv->auth->providers[i];
+        strbuf_appendf(&sb, "%s{\"id\":\"", i ? "," : "");
+        strbuf_append_json_escaped(&sb, idp->id);
+        strbuf_appendf(&sb, "\",\"name\":\"");
+        strbuf_append_json_escaped(&sb, idp->display_name);
+        strbuf_appendf(&sb, "\"}");
+    }
+    strbuf_appendf(&sb, "]}\n");
+    if (sb.failed) {
+        strbuf_free(&sb);
+        return 1;
+    }
+    return http_respond(srv, wsi, hs, 200, "application/json", sb.data, sb.len, NULL);
+}
+
+static int route_logout(struct server *srv, struct lws *wsi, struct http_session *hs,
+                        const struct http_request *req)
+{
+    struct session *sess = session_from_cookie_header(srv->sessions, req->cookie, server_now_ms());
+    if (sess) {
+        log_info("auth", "logout: pseudonym %.8s…", sess->pseudonym);
+        session_destroy(srv->sessions, sess);
+        srv->auth->logouts++;
+    }
+    char cookie[192];
+    session_cookie(req, "", cookie, sizeof(cookie));
+    return redirect(srv, wsi, hs, 303, "/", cookie);
+}
+
+/* The dev provider's page. Served with "Referrer-Policy: same-origin" so that its form post
+ * carries a real Origin header (see post_origin_ok). */
+static int route_dev_page(struct server *srv, struct lws *wsi, struct http_session *hs)
+{
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof(path), "%s/%s", srv->web_root, DEV_PAGE);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || st.st_size > 256 * 1024) {
+        if (fd >= 0)
+            close(fd);
+        return respond_page(srv, wsi, hs, 404, "Deze pagina ontbreekt. / This page is missing.");
+    }
+    size_t size = (size_t)st.st_size;
+    char *body = malloc(size + 1);
+    ssize_t n = body ? read(fd, body, size) : -1;
+    close(fd);
+    if (n != (ssize_t)size) {
+        free(body);
+        return respond_page(srv, wsi, hs, 500, "Er ging iets mis. / Something went wrong.");
+    }
+    struct http_extra extra = {.referrer_policy = "same-origin"};
+    return http_respond(srv, wsi, hs, 200, "text/html; charset=utf-8", body, size, &extra);
+}
+
+/* A page without script can post to its own URL, which carries the state: an empty or missing
+ * state field takes the URL's. */
+static void use_query_state(const struct http_request *req, struct idp_params *params)
+{
+    const char *query_state = http_query_get(req, "state");
+    if (!query_state || !query_state[0])
+        return;
+    for (size_t i = 0; i < params->count; i++) {
+        if (strcmp(params->items[i].name, "state") == 0) {
+            if (!params->items[i].value[0])
+                params->items[i].value = query_state;
+            return;
+        }
+    }
+    if (params->count < IDP_PARAMS_MAX) {
+        params->items[params->count].name = "state";
+        params->items[params->count].value = query_state;
+        params->count++;
+    }
+}
+
+static int route_dev_post(struct server *srv, struct lws *wsi, struct http_session *hs,
+                          const struct http_request *req)
+{
+    struct auth *auth = srv->auth;
+    struct idp_error err = {.http_status = 400};
+    struct form *form = malloc(sizeof(*form));
+    if (!form)
+        return 1;
+    int rc;
+    char url[512];
+    /* HTML §4.10.21.7: a form without enctype posts application/x-www-form-urlencoded. */
+    if (strncasecmp(req->content_type, "application/x-www-form-urlencoded", 33) != 0) {
+        free(form);
+        return respond_page(srv, wsi, hs, 415,
+                            "Stuur het formulier als application/x-www-form-urlencoded. / "
+                            "Send the form as application/x-www-form-urlencoded.");
+    }
+    if (form_decode((const uint8_t *)(req->body ? req->body : ""), req->body_len, form) != 0) {
+        snprintf(err.code, sizeof(err.code), "bad_form");
+        snprintf(err.message, sizeof(err.message),
+                 "Het formulier is niet goed verstuurd. / The form was not sent correctly.");
+        rc = login_failed(srv, wsi, hs, req, &err);
+    } else {
+        struct idp_params params;
+        params_from_form(form, &params);
+        use_query_state(req, &params);
+        if (idp_dev_authorize(auth->dev, &params, server_now_ms(), url, sizeof(url), &err) != 0)
+            rc = login_failed(srv, wsi, hs, req, &err);
+        else
+            rc = redirect(srv, wsi, hs, 303, url, NULL);
+    }
+    OPENSSL_cleanse(form, sizeof(*form)); /* it held a BSN and a name */
+    free(form);
+    return rc;
+}
+
+int auth_handle(struct server *srv, struct lws *wsi, struct http_session *hs,
+                const struct http_request *req)
+{
+    struct auth *auth = srv->auth;
+    const char *uri = req->uri;
+    bool dev_route = auth->dev && strcmp(uri, "/auth/dev/authorize") == 0;
+    bool post_route = strcmp(uri, "/auth/logout") == 0 || dev_route;
+    srv->http_requests[ROUTE_AUTH]++;
+    if (req->post && !post_route)
+        return respond_page(srv, wsi, hs, 405, "Methode niet toegestaan. / Method not allowed.");
+    if (req->post && !post_origin_ok(srv, req)) {
+        auth->refused_origin++;
+        log_info("auth", "POST %s refused: not from this site's own origin", uri);
+        return respond_page(srv, wsi, hs, 403,
+                            "Dit verzoek kwam niet van deze website. / "
+                            "This request did not come from this website.");
+    }
+    bool limited = strcmp(uri, "/auth/logout") != 0 && strcmp(uri, "/auth/session") != 0;
+    if (limited && ratelimit_blocked(&auth->limiter, client_key(req), server_now_ms())) {
+        count_failure(auth, "rate_limited");
+        return respond_page(srv, wsi, hs, 429,
+                            "Te veel mislukte pogingen. Wacht een minuut. / "
+                            "Too many failed attempts. Please wait a minute.");
+    }
+    if (strcmp(uri, "/auth/session") == 0)
+        return route_session(srv, wsi, hs, req);
+    if (strcmp(uri, "/auth/login") == 0)
+        return route_login(srv, wsi, hs, req);
+    if (strncmp(uri, "/auth/callback/", 15) == 0)
+        return route_callback(srv, wsi, hs, req, uri + 15);
+    if (strcmp(uri, "/auth/logout") == 0)
+        return req->post ? route_logout(srv, wsi, hs, req)
+                         : respond_page(srv, wsi, hs, 405,
+                                        "Uitloggen gaat met POST. / Log out with a POST.");
+    if (dev_route)
+        return req->post ? route_dev_post(srv, wsi, hs, req) : route_dev_page(srv, wsi, hs);
+    return respond_page(srv, wsi, hs, 404, "Niet gevonden. / Not found.");
+}
+
+/* ---- Lifecycle ---- */
+
+static void collect_auth_metrics(struct strbuf *out, void *arg)
+{
+    struct server *srv = arg;
+    struct auth *auth = srv->auth;
+    strbuf_appendf(out, "# HELP balie_auth_logins_total Completed logins by provider and role.\n"
+                        "# TYPE balie_auth_logins_total counter\n");
+    for (size_t p = 0; p < auth->provider_count; p++)
+        for (int r = 0; r < 2; r++)
+            strbuf_appendf(out, "balie_auth_logins_total{provider=\"%s\",role=\"%s\"} %llu\n",
+                           auth->providers[p]->id, r ? "agent" : "citizen",
+                           (unsigned long long)auth->logins_by[p][r]);
+    strbuf_appendf(out, "# HELP balie_auth_login_failures_total Refused login steps by reason.\n"
+                        "# TYPE balie_auth_login_failures_total counter\n");
+    for (size_t i = 0; i < FAILURE_COUNT; i++)
+        strbuf_appendf(out, "balie_auth_login_failures_total{reason=\"%s\"} %llu\n",
+                       failure_reasons[i], (unsigned long long)auth->failures[i]);
+    metrics_write_simple(out, "balie_auth_logouts_total", "counter", "Logouts.",
+                         (double)auth->logouts);
+    metrics_write_simple(out, "balie_auth_refused_origin_total", "counter",
+                         "POSTs to /auth refused because they came from another origin.",
+                         (double)auth->refused_origin);
+    metrics_write_simple(out, "balie_sessions_active", "gauge", "Live login sessions.",
+                         (double)session_count(srv->sessions));
+}
+
+static int load_secret(struct server *srv)
+{
+    struct auth *auth = srv->auth;
+    char path[PATH_MAX], why[PATH_MAX + 128];
+    enum identity_secret_source source;
+    if (identity_secret_load(srv->cfg->identity.pseudonym_secret, srv->cfg->general.data_dir,
+                             auth->secret, &auth->secret_len, &source, path, sizeof(path), why,
+                             sizeof(why)) != 0) {
+        log_error("identity", "no pseudonym secret: %s", why);
+        return -EIO;
+    }
+    struct stat st;
+    if (source == SECRET_CONFIGURED)
+        log_info("identity", "pseudonym secret: from the configuration");
+    else
+        log_info("identity", "pseudonym secret: %s %s",
+                 source == SECRET_FILE_CREATED ? "created (mode 0600) in" : "read from", path);
+    if (source != SECRET_CONFIGURED && stat(path, &st) == 0 && (st.st_mode & 077))
+        log_warn("identity", "%s can be read by other users: chmod 600 it", path);
+    return 0;
+}
+
+int auth_init(struct server *srv)
+{
+    struct auth *auth = calloc(1, sizeof(*auth));
+    if (!auth)
+        return -ENOMEM;
+    srv->auth = auth;
+    int err = load_secret(srv);
+    if (err)
+        return err;
+    srv->sessions = session_store_new(SESSION_IDLE_MS, SESSION_ABSOLUTE_MS, SESSION_MAX_DEFAULT);
+    auth->logins = login_store_new(AUTH_MAX_PENDING);
+    if (!srv->sessions || !auth->logins)
+        return -ENOMEM;
+    if (config_dev_provider_enabled(srv->cfg)) {
+        auth->dev = idp_dev_new(auth->secret, auth->secret_len, auth->logins);
+        if (!auth->dev)
+            return -ENOMEM;
+        auth->providers[auth->provider_count++] = auth->dev;
+        log_warn("identity", "dev identity provider enabled: not for production (anyone can "
+                             "log in as any BSN; set identity.dev_provider = false)");
+    }
+    ratelimit_init(&auth->limiter, AUTH_FAILURES_PER_MINUTE, 60u * 1000u);
+    metrics_add_collector(collect_auth_metrics, srv);
+    return 0;
+}
+
+void auth_free(struct server *srv)
+{
+    struct auth *auth = srv->auth;
+    session_store_free(srv->sessions);
+    srv->sessions = NULL;
+    if (!auth)
+        return;
+    for (size_t i = 0; i < auth->provider_count; i++)
+        auth->providers[i]->destroy(auth->providers[i]);
+    login_store_free(auth->logins);
+    OPENSSL_cleanse(auth, sizeof(*auth));
+    free(auth);
+    srv->auth = NULL;
+}
+
+void auth_tick(struct server *srv, uint64_t now_ms)
+{
+    if (srv->sessions)
+        session_sweep(srv->sessions, now_ms);
+    if (srv->auth && srv->auth->logins)
+        login_sweep(srv->auth->logins, now_ms);
+}

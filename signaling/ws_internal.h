@@ -1,0 +1,84 @@
+/* The WebSocket side of the control thread: one struct ws_client per open `balie.v1` socket
+ * (ws.c), and the calls that connect citizens with agents (calls.c). Control thread only. */
+#ifndef BALIE_SIGNALING_WS_INTERNAL_H
+#define BALIE_SIGNALING_WS_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libwebsockets.h>
+
+#include "balie/config.h"
+#include "balie/identity.h"
+#include "balie/protocol.h"
+#include "balie/queue.h"
+#include "balie/worker.h"
+
+struct call;
+struct calls;
+
+struct ws_out {
+    struct ws_out *next;
+    size_t len;
+    unsigned char data[]; /* LWS_PRE bytes of headroom, then the JSON text */
+};
+
+/* Who is on the other end of a socket: a snapshot of the session taken when it opened. The
+ * pseudonym is the only identifier; no subject or name from the identity provider. */
+struct ws_client {
+    struct lws *wsi;
+    struct calls *calls;
+    uint64_t handle; /* the queue's citizen or agent handle */
+    enum proto_role role;
+    char pseudonym[IDENTITY_PSEUDONYM_LEN + 1];
+    enum identity_loa loa;
+    char provider[16];
+    char display_name[64];
+    char agent_id[32];
+
+    /* Outgoing frames, sent one per writeable callback. */
+    struct ws_out *out_head, *out_tail;
+    size_t out_count;
+
+    /* Reassembly of a fragmented incoming message. */
+    char *rx;
+    size_t rx_len;
+
+    /* Token bucket against floods (messages per second). */
+    double tokens;
+    uint64_t tokens_ms;
+    bool warned_rate;
+
+    /* Where the client stands. */
+    char waiting_call[QUEUE_CALL_ID_LEN + 1]; /* a citizen in the queue */
+    uint64_t sent_generation;                 /* the queue state last sent to it */
+    struct call *call;                        /* in a call */
+    bool agent_known;                         /* an agent that sent presence */
+
+    struct ws_client *prev, *next; /* every client, for broadcasts */
+};
+
+/* Queues `json` (taken over, freed here) for the client. Never fails loudly: a client whose
+ * queue is too long is closed (it is not reading), and NULL json is ignored. */
+void ws_send(struct ws_client *c, char *json);
+
+/* Calls ---------------------------------------------------------------------------------- */
+
+/* `fingerprint` is our DTLS certificate's "AB:CD:…"; the pool may be attached later. */
+struct calls *calls_new(const struct balie_config *cfg, const char *fingerprint);
+void calls_free(struct calls *calls);
+void calls_attach_pool(struct calls *calls, struct worker_pool *pool);
+
+void calls_client_opened(struct calls *calls, struct ws_client *c);
+/* The socket closed: a waiting citizen leaves the line, a call in progress ends as dropped. */
+void calls_client_closed(struct calls *calls, struct ws_client *c);
+void calls_handle(struct calls *calls, struct ws_client *c, const struct proto_msg *msg);
+void calls_on_worker_event(struct calls *calls, const struct worker_event *evt);
+/* Once a second: agents' queue views (waiting times grow), stale state. */
+void calls_tick(struct calls *calls, uint64_t now_ms);
+void calls_set_draining(struct calls *calls, bool draining);
+int calls_active(const struct calls *calls);
+int calls_clients(const struct calls *calls);
+
+#endif
