@@ -9,6 +9,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -47,9 +48,11 @@ class Gateway:
 
     def __init__(self, config=DEFAULT_CONFIG, binary=GATEWAY):
         self.binary = binary
-        fd, self.config_path = tempfile.mkstemp(prefix="balie-e2e-", suffix=".conf")
-        with os.fdopen(fd, "w") as f:
-            f.write(config)
+        # Its own data folder (keys, the journey store), gone with the test.
+        self.dir = tempfile.mkdtemp(prefix="balie-e2e-")
+        self.config_path = os.path.join(self.dir, "balie.conf")
+        with open(self.config_path, "w") as f:
+            f.write(f'[general]\ndata_dir = "{self.dir}/data"\n' + config)
         self.proc = None
         self.lines = []
         self.port = None
@@ -136,10 +139,7 @@ class Gateway:
         return rc if rc >= 0 else 128 - rc
 
     def _cleanup(self):
-        try:
-            os.unlink(self.config_path)
-        except OSError:
-            pass
+        shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self):
         return self.start()

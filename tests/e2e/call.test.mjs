@@ -61,7 +61,8 @@ class Gateway {
   constructor() {
     this.dir = mkdtempSync(path.join(tmpdir(), 'balie-e2e-'));
     this.config = path.join(this.dir, 'balie.conf');
-    writeFileSync(this.config, CONFIG);
+    // Its own data folder (keys, the journey store), removed at the end.
+    writeFileSync(this.config, `[general]\ndata_dir = "${this.dir}/data"\n${CONFIG}`);
     this.lines = [];
     this.port = null;
   }
