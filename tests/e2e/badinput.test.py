@@ -149,6 +149,7 @@ class BadInputDuringCall(unittest.TestCase):
         self.flowing("before any junk")
 
         # 1. The media port, from sockets the gateway has never seen.
+        m0 = balie_e2e.metrics(gw.base)
         first, last = gw.media_ports
         sent = 0
         answers = []
@@ -180,7 +181,20 @@ class BadInputDuringCall(unittest.TestCase):
         for a in answers:
             self.assertNotEqual(a[:2], b"\x01\x01", "a forged STUN check got a Binding success")
             self.assertTrue(a[:2] in (b"\x01\x11",), f"the gateway answered a stranger with {a[:24].hex()}")
-        print(f"  sent {sent} junk datagrams to UDP {first}-{last}; {len(answers)} answers", file=sys.stderr)
+        # DESIGN.md §2: no logging per packet, counters instead. Each junk datagram is counted as
+        # unrouted (no leg claimed it) or dropped (a leg refused it), except the forged checks
+        # that carry a real leg's user name and got a 401. Workers report totals about once a
+        # second, so wait for them.
+        counted = lambda m: sum(m.get(k, 0) - m0.get(k, 0) for k in ("balie_worker_unrouted_total", "balie_media_dropped_total"))
+        deadline = time.monotonic() + 4
+        while True:
+            m1 = balie_e2e.metrics(gw.base)
+            if counted(m1) >= 0.95 * sent or time.monotonic() > deadline:
+                break
+            time.sleep(0.25)
+        delta = {k: m1[k] - m0.get(k, 0) for k in m1 if k.startswith(("balie_worker_", "balie_media_")) and m1[k] != m0.get(k, 0)}
+        print(f"  sent {sent} junk datagrams to UDP {first}-{last}; {len(answers)} answers; metrics moved: {delta}", file=sys.stderr)
+        self.assertGreaterEqual(counted(m1), 0.95 * sent, f"junk not counted as unrouted or dropped: {delta}")
         self.flowing("after the UDP junk")
 
         # 2. The signaling socket of a third session.
@@ -288,21 +302,51 @@ class BadInputDuringCall(unittest.TestCase):
         ws = await balie_e2e.ws_connect(gw.base, cookie)
         await ws.send(b"\x00\x01binary")
         result["binary close"] = await self.closed_with(ws, (1003, 1008), "a binary frame")
-        # A flood: answered with `rate_limited`, or closed with 1008.
+        # A burst over the limit (docs/protocol.md: bursts of 60; gateway closes at 40 over):
+        # one `rate_limited`, the rest ignored, and the socket stays up.
         ws = await balie_e2e.ws_connect(gw.base, cookie)
-        for i in range(300):
+        for i in range(80):
             await ws.send('{"type":"no_such_type","id":%d}' % i)
-        limited = 0
+        got = []
         try:
             while True:
-                m = json.loads(await asyncio.wait_for(ws.recv(), 2))
-                limited += m.get("code") == "rate_limited"
+                got.append(json.loads(await asyncio.wait_for(ws.recv(), 1.5)).get("code"))
         except asyncio.TimeoutError:
-            await ws.close()
+            pass
         except websockets.ConnectionClosed:
-            self.assertEqual(ws.close_code, 1008, "a flood is closed with 1008")
-        result["flood"] = {"rate_limited": limited, "closed": ws.close_code}
-        self.assertTrue(limited or ws.close_code == 1008, f"300 frames at once were all served: {result['flood']}")
+            self.fail(f"a burst of 80 frames closed the socket ({ws.close_code}); only a flood that goes on may")
+        result["burst"] = {"answered": len(got), "rate_limited": got.count("rate_limited")}
+        self.assertGreaterEqual(got.count("rate_limited"), 1, f"80 frames at once were all served: {result['burst']}")
+        self.assertLess(len(got), 80, result["burst"])
+        await ws.close()
+        # A flood that goes on (100 a second, five times the sustained rate): closed with 1008.
+        # Frames go out one at a time while a reader takes what comes back, so that none of
+        # ours is still unread when the gateway closes (a close() with unread data makes the
+        # kernel reset the connection, and the close frame could be lost).
+        ws = await balie_e2e.ws_connect(gw.base, cookie)
+        answers = []
+
+        async def drain():
+            try:
+                while True:
+                    answers.append(json.loads(await ws.recv()).get("code"))
+            except websockets.ConnectionClosed:
+                pass
+
+        reader = asyncio.ensure_future(drain())
+        sent = 0
+        try:
+            for i in range(1000):
+                await ws.send('{"type":"no_such_type","id":%d}' % i)
+                sent += 1
+                await asyncio.sleep(0.01)
+                if reader.done():
+                    break
+        except websockets.ConnectionClosed:
+            pass
+        await asyncio.wait_for(reader, 5)
+        result["flood"] = {"sent": sent, "rate_limited": answers.count("rate_limited"), "close": ws.close_code}
+        self.assertEqual(ws.close_code, 1008, f"a flood is closed with 1008: {result['flood']} {ws.close_reason!r}")
         # A new socket of the same session still works.
         ws = await balie_e2e.ws_connect(gw.base, cookie)
         await ws.send('{"type":"no_such_type","id":1}')

@@ -228,6 +228,18 @@ def healthz(base, timeout=2.0):
         return f"no answer: {e}"
 
 
+def metrics(base):
+    """/metrics as {name: value}, each metric summed over its labels."""
+    st, _, body = http_request(base, "GET", "/metrics")
+    assert st == 200, f"/metrics answered {st}"
+    out = {}
+    for line in body.decode().splitlines():
+        m = re.match(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)", line)
+        if m:
+            out[m.group(1)] = out.get(m.group(1), 0.0) + float(m.group(3))
+    return out
+
+
 async def ws_connect(base, cookie=None, origin=None, subprotocol=SUBPROTOCOL, **kw):
     """Opens the signaling WebSocket the way a browser of `origin` would."""
     import websockets  # Debian python3-websockets
