@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "balie/config.h"
+#include "balie/dtls.h"
 #include "balie/log.h"
 #include "balie/server.h"
 #include "balie/worker.h"
@@ -148,19 +149,27 @@ int main(int argc, char **argv)
 
     struct server *srv = NULL;
     struct worker_pool *pool = NULL;
+    struct dtls_identity *identity = NULL;
     int rc = 1;
     if (server_create(&srv, &cfg) != 0)
         goto out;
+    /* DESIGN.md §3: one ECDSA P-256 certificate per start, shared by every worker. */
+    int err = dtls_identity_create(&identity);
+    if (err != 0) {
+        log_error("main", "cannot create the DTLS certificate: %s", strerror(-err));
+        goto out;
+    }
 
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     struct worker_pool_config wcfg = {
         .count = cfg.media.workers > 0 ? cfg.media.workers : (cores > 0 ? (int)cores : 1),
         .bind = cfg.media.bind,
         .port_base = cfg.media.port_base,
+        .dtls_identity = identity,
         .notify = server_wake,
         .notify_arg = srv,
     };
-    int err = worker_pool_start(&pool, &wcfg);
+    err = worker_pool_start(&pool, &wcfg);
     if (err != 0) {
         log_error("main", "cannot start %d media workers on %s from UDP port %d: %s", wcfg.count,
                   cfg.media.bind, cfg.media.port_base, strerror(-err));
@@ -184,5 +193,6 @@ int main(int argc, char **argv)
 out:
     worker_pool_stop(pool);
     server_destroy(srv);
+    dtls_identity_free(identity);
     return rc;
 }

@@ -71,6 +71,7 @@ struct worker {
 
 struct worker_pool {
     int count;
+    const struct dtls_identity *identity;
     void (*notify)(void *arg);
     void *notify_arg;
     struct worker *workers;
@@ -592,6 +593,7 @@ int worker_pool_start(struct worker_pool **out, const struct worker_pool_config 
     struct worker_pool *pool = calloc(1, sizeof(*pool));
     if (!pool)
         return -ENOMEM;
+    pool->identity = cfg->dtls_identity;
     pool->notify = cfg->notify;
     pool->notify_arg = cfg->notify_arg;
     pool->workers = calloc((size_t)cfg->count, sizeof(struct worker));
@@ -643,6 +645,11 @@ void worker_pool_stop(struct worker_pool *pool)
 int worker_pool_count(const struct worker_pool *pool)
 {
     return pool->count;
+}
+
+const struct dtls_identity *worker_pool_dtls_identity(const struct worker_pool *pool)
+{
+    return pool->identity;
 }
 
 int worker_pool_port(const struct worker_pool *pool, int index)

@@ -65,6 +65,9 @@ void worker_pool_stop(struct worker_pool *pool);
 
 int worker_pool_count(const struct worker_pool *pool);
 
+/* The DTLS identity the pool was started with (its fingerprint goes into every offer). */
+const struct dtls_identity *worker_pool_dtls_identity(const struct worker_pool *pool);
+
 /* The UDP port worker `index` is bound to. */
 int worker_pool_port(const struct worker_pool *pool, int index);
 
