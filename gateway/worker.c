@@ -38,33 +38,35 @@ struct out_slot {
     unsigned char data[WORKER_BUF];
 };
 
+/* Fields go from the widest alignment to the narrowest, so the struct carries little padding. */
 struct worker {
-    struct worker_pool *pool;
-    int index;
-    pthread_t thread;
-    bool started;
-    int epoll_fd;
-    int wake_fd; /* eventfd: the control thread writes after pushing commands */
-    int udp_fd;
-    int port;
     struct msgq commands;
     struct msgq events;
-    atomic_bool stop;
+    struct worker_pool *pool;
+    pthread_t thread;
     atomic_uint_fast64_t n_commands, n_events, n_events_dropped, n_datagrams;
     atomic_uint_fast64_t n_legs, n_legs_created, n_legs_failed, n_sent, n_send_errors, n_unrouted,
         n_media_dropped;
 
-    /* Everything below belongs to the worker thread. */
+    /* From here on, the worker thread's own. */
     const struct dtls_identity *identity;
     struct udp_mux mux;
     struct leg *legs; /* every leg of this worker, newest first */
-    uint64_t leg_count;
     struct leg_io io;
-    bool emitted;          /* an event was pushed since the last notify */
+    uint64_t leg_count;
     uint64_t next_tick_us; /* the earliest leg timer */
     uint64_t legs_created, legs_failed, sent, send_errors, dropped_by_freed_legs;
-    unsigned out_count;
     struct out_slot out[WORKER_SEND_BATCH];
+
+    int index;
+    int epoll_fd;
+    int wake_fd; /* eventfd: the control thread writes after pushing commands */
+    int udp_fd;
+    int port;
+    unsigned out_count;
+    atomic_bool stop;
+    bool started;
+    bool emitted; /* an event was pushed since the last notify */
     /* Receive buffers for one recvmmsg batch. */
     unsigned char bufs[WORKER_BATCH][WORKER_BUF];
 };

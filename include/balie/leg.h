@@ -86,62 +86,52 @@ struct leg_sr_sent {
     uint64_t sent_us;
 };
 
+/* Fields go from the widest alignment to the narrowest, so the struct carries no padding. */
 struct leg {
     struct media_leg_params params;
     struct media_answer answer;
-    bool have_answer;
     const struct dtls_identity *identity;
+    struct dtls_conn *dtls;
+    struct leg *peer;        /* relay.h; both legs point at each other or at nothing */
+    struct leg *next, *prev; /* the worker's list */
 
     struct ice_agent ice;
-    struct ice_addr bound[ICE_MAX_VALIDATED];
-    unsigned bound_count;
-
-    struct dtls_conn *dtls;
     struct srtp_session srtp;
-    bool srtp_ready;
-    uint64_t ice_connected_us; /* first valid check; 0 before */
-
     /* Where DTLS goes before nomination: the last address a DTLS datagram or check came from. */
     struct sockaddr_storage dtls_to;
-    socklen_t dtls_to_len;
 
-    uint8_t early[LEG_EARLY_DTLS][LEG_EARLY_DTLS_MAX];
-    size_t early_len[LEG_EARLY_DTLS];
-    unsigned early_count;
-
-    bool reported_ice, reported_dtls, reported_flowing;
-    enum media_fail_stage failed; /* MEDIA_FAIL_NONE while alive */
-    bool closed;
-
-    struct leg *peer; /* relay.h; both legs point at each other or at nothing */
-
-    /* What this browser sends us. Answered SSRCs, or, when the answer named none for a kind,
-     * the first SSRC seen with that kind's payload type. */
-    uint32_t in_ssrc[LEG_KINDS];
+    /* What this browser sends us, and its last SR (for the LSR of our reports). */
     struct rtp_recv_stats in_stats[LEG_KINDS];
-    uint32_t in_sr_ntp_mid[LEG_KINDS]; /* its last SR, for the LSR of our reports */
     uint64_t in_sr_arrival_us[LEG_KINDS];
 
-    /* What we send this browser (the peer's media with our SSRCs). */
+    /* What we send this browser: the peer's media with our SSRCs. */
     struct rtp_rewriter out[LEG_KINDS];
-    uint64_t out_packets[LEG_KINDS], out_bytes[LEG_KINDS];
-    uint64_t out_payload_bytes[LEG_KINDS];
+    uint64_t out_packets[LEG_KINDS], out_bytes[LEG_KINDS], out_payload_bytes[LEG_KINDS];
     struct leg_sr_sent sr_sent[LEG_SR_HISTORY];
-    unsigned sr_next;
-
-    uint64_t rtcp_in, rtcp_out;
-    uint32_t rtt_ms;
-    uint64_t next_report_us;
-
-    /* Keyframe requests we send this browser about its video (relay.c). */
-    uint32_t keyframe_requests;
-    uint8_t fir_seq;
-    uint64_t keyframe_repeat_us; /* 0: none pending */
-    bool keyframe_seen;          /* a keyframe from it was forwarded since the last request */
 
     struct leg_counters counters;
+    uint64_t ice_connected_us; /* first valid check; 0 before */
+    uint64_t rtcp_in, rtcp_out;
+    uint64_t next_report_us;
+    uint64_t keyframe_repeat_us; /* 0: none pending */
+    size_t early_len[LEG_EARLY_DTLS];
 
-    struct leg *next, *prev; /* the worker's list */
+    struct ice_addr bound[ICE_MAX_VALIDATED]; /* what the worker's table maps to this leg */
+    /* Answered SSRCs, or, when the answer named none for a kind, the first SSRC seen with that
+     * kind's payload type. */
+    uint32_t in_ssrc[LEG_KINDS];
+    uint32_t in_sr_ntp_mid[LEG_KINDS];
+    unsigned bound_count, early_count, sr_next;
+    socklen_t dtls_to_len;
+    enum media_fail_stage failed; /* MEDIA_FAIL_NONE while alive */
+    uint32_t rtt_ms;
+    uint32_t keyframe_requests; /* PLI/FIR we sent this browser about its video (relay.c) */
+
+    bool have_answer, srtp_ready, closed;
+    bool reported_ice, reported_dtls, reported_flowing;
+    bool keyframe_seen; /* a keyframe from it was forwarded since the last request */
+    uint8_t fir_seq;
+    uint8_t early[LEG_EARLY_DTLS][LEG_EARLY_DTLS_MAX]; /* DTLS kept until the answer */
 };
 
 /* Makes a leg with our ICE credentials and SSRCs from `p` (copied). Our ufrag and password
@@ -151,7 +141,7 @@ int leg_create(struct leg **out, const struct media_leg_params *p,
                const struct dtls_identity *identity, uint64_t now_us);
 
 /* Frees the leg without telling anyone; call leg_close() first for a goodbye. Safe with NULL.
- * The caller unbinds the leg's ufrag and addresses (leg_unbind_all helps). */
+ * The caller removes the leg's ufrag from its table; leg_close() unbinds the addresses. */
 void leg_free(struct leg *l);
 
 /* The browser's answer: remote ICE credentials, its fingerprint and DTLS role, its SSRCs.
