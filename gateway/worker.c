@@ -245,8 +245,11 @@ static void cmd_bridge(struct worker *w, uint64_t a_id, uint64_t b_id, uint64_t 
     if (rc != 0)
         log_warn("worker", "worker %d: cannot bridge legs %llu and %llu: %s", w->index,
                  (unsigned long long)a_id, (unsigned long long)b_id, strerror(-rc));
-    else
+    else {
+        /* Both may now wait for a keyframe repeat. */
         note_timer(w, a, now);
+        note_timer(w, b, now);
+    }
 }
 
 static void leg_destroy(struct worker *w, struct leg *l)
