@@ -15,41 +15,75 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 
+#include "balie/leg.h"
 #include "balie/log.h"
+#include "balie/media.h"
 #include "balie/msgq.h"
+#include "balie/relay.h"
+#include "balie/srtp_session.h"
+#include "balie/udp_mux.h"
 
 #define WORKER_BATCH 32
 #define WORKER_MTU 1500
+/* Receive buffers keep room past the datagram: SRTP is re-protected in place for the peer. */
+#define WORKER_BUF (WORKER_MTU + SRTP_SESSION_RTP_TRAILER_ROOM)
+#define WORKER_SEND_BATCH 64
+#define STATS_INTERVAL_US 1000000u
 
+/* One datagram waiting for sendmmsg. */
+struct out_slot {
+    size_t len;
+    socklen_t addr_len;
+    struct sockaddr_storage addr;
+    unsigned char data[WORKER_BUF];
+};
+
+/* Fields go from the widest alignment to the narrowest, so the struct carries little padding. */
 struct worker {
+    struct msgq commands;
+    struct msgq events;
     struct worker_pool *pool;
-    int index;
     pthread_t thread;
-    bool started;
+    atomic_uint_fast64_t n_commands, n_events, n_events_dropped, n_datagrams;
+    atomic_uint_fast64_t n_legs, n_legs_created, n_legs_failed, n_sent, n_send_errors, n_unrouted,
+        n_media_dropped;
+
+    /* From here on, the worker thread's own. */
+    const struct dtls_identity *identity;
+    struct udp_mux mux;
+    struct leg *legs; /* every leg of this worker, newest first */
+    struct leg_io io;
+    uint64_t leg_count;
+    uint64_t next_tick_us; /* the earliest leg timer */
+    uint64_t legs_created, legs_failed, sent, send_errors, dropped_by_freed_legs;
+    struct out_slot out[WORKER_SEND_BATCH];
+
+    int index;
     int epoll_fd;
     int wake_fd; /* eventfd: the control thread writes after pushing commands */
     int udp_fd;
     int port;
-    struct msgq commands;
-    struct msgq events;
+    unsigned out_count;
     atomic_bool stop;
-    atomic_uint_fast64_t n_commands, n_events, n_events_dropped, n_datagrams;
-    /* Receive buffers for one recvmmsg batch; owned by the worker thread. */
-    unsigned char bufs[WORKER_BATCH][WORKER_MTU];
+    bool started;
+    bool emitted; /* an event was pushed since the last notify */
+    /* Receive buffers for one recvmmsg batch. */
+    unsigned char bufs[WORKER_BATCH][WORKER_BUF];
 };
 
 struct worker_pool {
     int count;
+    const struct dtls_identity *identity;
     void (*notify)(void *arg);
     void *notify_arg;
     struct worker *workers;
 };
 
-static uint64_t now_ms(void)
+static uint64_t now_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 /* Pushes an event for the control thread. A full queue drops the event and counts it:
@@ -64,12 +98,231 @@ static bool worker_emit(struct worker *w, const struct worker_event *evt)
     return true;
 }
 
+/* ---- Sending ------------------------------------------------------------------------------ */
+
+/* Sends the queued datagrams with as few system calls as the kernel allows. A datagram the
+ * socket refuses (its buffer full, an ICMP error pending) is dropped and counted: media is
+ * better late than blocked, and DTLS and STUN retransmit. */
+static void worker_flush(struct worker *w)
+{
+    unsigned done = 0;
+    while (done < w->out_count) {
+        struct mmsghdr msgs[WORKER_SEND_BATCH];
+        struct iovec iovs[WORKER_SEND_BATCH];
+        unsigned n = w->out_count - done;
+        for (unsigned i = 0; i < n; i++) {
+            struct out_slot *s = &w->out[done + i];
+            iovs[i].iov_base = s->data;
+            iovs[i].iov_len = s->len;
+            memset(&msgs[i], 0, sizeof(msgs[i]));
+            msgs[i].msg_hdr.msg_iov = &iovs[i];
+            msgs[i].msg_hdr.msg_iovlen = 1;
+            msgs[i].msg_hdr.msg_name = &s->addr;
+            msgs[i].msg_hdr.msg_namelen = s->addr_len;
+        }
+        int sent = sendmmsg(w->udp_fd, msgs, n, MSG_DONTWAIT);
+        if (sent < 0 && errno == EINTR)
+            continue;
+        if (sent <= 0) {
+            w->send_errors++; /* the first one failed: skip it, try the rest */
+            done++;
+            continue;
+        }
+        w->sent += (uint64_t)sent;
+        done += (unsigned)sent;
+    }
+    w->out_count = 0;
+}
+
+static void io_send(void *ctx, const uint8_t *buf, size_t len, const struct sockaddr *to,
+                    socklen_t to_len)
+{
+    struct worker *w = ctx;
+    if (len > WORKER_BUF || to_len > (socklen_t)sizeof(struct sockaddr_storage)) {
+        w->send_errors++;
+        return;
+    }
+    if (w->out_count == WORKER_SEND_BATCH)
+        worker_flush(w);
+    struct out_slot *s = &w->out[w->out_count++];
+    memcpy(s->data, buf, len);
+    s->len = len;
+    memcpy(&s->addr, to, (size_t)to_len);
+    s->addr_len = to_len;
+}
+
+/* ---- Legs --------------------------------------------------------------------------------- */
+
+static void emit_state(struct worker *w, uint64_t leg_id, enum media_leg_state state,
+                       enum media_fail_stage stage)
+{
+    struct worker_event evt = {.type = WORKER_EVT_LEG_STATE,
+                               .worker = (uint32_t)w->index,
+                               .id = leg_id,
+                               .arg = media_state_arg(state, stage)};
+    w->emitted |= worker_emit(w, &evt);
+}
+
+static void io_state(void *ctx, struct leg *leg, enum media_leg_state state,
+                     enum media_fail_stage stage)
+{
+    struct worker *w = ctx;
+    if (state == MEDIA_LEG_FAILED) {
+        w->legs_failed++;
+        log_info("worker", "worker %d: leg %llu failed (stage %d)", w->index,
+                 (unsigned long long)leg->params.leg_id, (int)stage);
+    }
+    emit_state(w, leg->params.leg_id, state, stage);
+}
+
+static void io_bind(void *ctx, struct leg *leg, const struct ice_addr *addr, bool bound)
+{
+    struct worker *w = ctx;
+    if (!bound)
+        udp_mux_unbind_addr(&w->mux, addr, leg);
+    else if (udp_mux_bind_addr(&w->mux, addr, leg) != 0)
+        log_warn("worker", "worker %d: out of memory binding an address", w->index);
+}
+
+static struct leg *find_leg(const struct worker *w, uint64_t leg_id)
+{
+    for (struct leg *l = w->legs; l; l = l->next)
+        if (l->params.leg_id == leg_id)
+            return l;
+    return NULL;
+}
+
+static void note_timer(struct worker *w, const struct leg *l, uint64_t now)
+{
+    uint64_t next = leg_next_timeout_us(l, now);
+    if (next < w->next_tick_us)
+        w->next_tick_us = next;
+}
+
+static void cmd_leg_create(struct worker *w, struct media_leg_params *p, uint64_t now)
+{
+    if (find_leg(w, p->leg_id)) {
+        log_warn("worker", "worker %d: leg %llu exists already", w->index,
+                 (unsigned long long)p->leg_id);
+        return;
+    }
+    struct leg *l = NULL;
+    int rc = leg_create(&l, p, w->identity, now);
+    if (rc == 0) {
+        rc = udp_mux_add_ufrag(&w->mux, p->ice_ufrag, strlen(p->ice_ufrag), l);
+        if (rc != 0)
+            leg_free(l);
+    }
+    if (rc != 0) {
+        log_warn("worker", "worker %d: cannot create leg %llu: %s", w->index,
+                 (unsigned long long)p->leg_id, strerror(-rc));
+        w->legs_failed++;
+        emit_state(w, p->leg_id, MEDIA_LEG_FAILED, MEDIA_FAIL_ICE);
+        return;
+    }
+    l->next = w->legs;
+    if (w->legs)
+        w->legs->prev = l;
+    w->legs = l;
+    w->leg_count++;
+    w->legs_created++;
+    note_timer(w, l, now);
+}
+
+static void cmd_leg_answer(struct worker *w, const struct media_answer *a, uint64_t now)
+{
+    struct leg *l = find_leg(w, a->leg_id);
+    if (!l)
+        return; /* closed meanwhile */
+    (void)leg_answer(l, &w->io, a, now);
+    note_timer(w, l, now);
+}
+
+static void cmd_bridge(struct worker *w, uint64_t a_id, uint64_t b_id, uint64_t now)
+{
+    struct leg *a = find_leg(w, a_id), *b = find_leg(w, b_id);
+    int rc = a && b ? relay_bridge(a, b, &w->io, now) : -ENOENT;
+    if (rc != 0)
+        log_warn("worker", "worker %d: cannot bridge legs %llu and %llu: %s", w->index,
+                 (unsigned long long)a_id, (unsigned long long)b_id, strerror(-rc));
+    else {
+        /* Both may now wait for a keyframe repeat. */
+        note_timer(w, a, now);
+        note_timer(w, b, now);
+    }
+}
+
+static void leg_destroy(struct worker *w, struct leg *l)
+{
+    struct media_leg_stats st;
+    leg_stats(l, &st);
+    w->dropped_by_freed_legs += st.dropped;
+    udp_mux_remove_ufrag(&w->mux, l->params.ice_ufrag, strlen(l->params.ice_ufrag), l);
+    if (l->prev)
+        l->prev->next = l->next;
+    else
+        w->legs = l->next;
+    if (l->next)
+        l->next->prev = l->prev;
+    w->leg_count--;
+    leg_free(l);
+}
+
+static void cmd_leg_close(struct worker *w, uint64_t leg_id, uint64_t now)
+{
+    struct leg *l = find_leg(w, leg_id);
+    if (!l)
+        return;
+    enum media_fail_stage stage = l->failed;
+    leg_close(l, &w->io, now);
+    leg_destroy(w, l);
+    emit_state(w, leg_id, MEDIA_LEG_CLOSED, stage);
+}
+
+static void handle_command(struct worker *w, struct worker_cmd *cmd)
+{
+    uint64_t now = now_us();
+    switch (cmd->type) {
+    case WORKER_CMD_PING: {
+        struct worker_event evt = {
+            .type = WORKER_EVT_PONG, .worker = (uint32_t)w->index, .id = cmd->id, .arg = cmd->arg};
+        w->emitted |= worker_emit(w, &evt);
+        break;
+    }
+    case WORKER_CMD_LEG_CREATE:
+        if (cmd->ptr)
+            cmd_leg_create(w, cmd->ptr, now);
+        break;
+    case WORKER_CMD_LEG_ANSWER:
+        if (cmd->ptr)
+            cmd_leg_answer(w, cmd->ptr, now);
+        break;
+    case WORKER_CMD_BRIDGE:
+        cmd_bridge(w, cmd->id, cmd->arg, now);
+        break;
+    case WORKER_CMD_LEG_CLOSE:
+        cmd_leg_close(w, cmd->id, now);
+        break;
+    default:
+        log_warn("worker", "worker %d: unknown command type %u ignored", w->index, cmd->type);
+        break;
+    }
+    if (cmd->ptr) {
+        /* Credentials and keys material: wipe before the memory goes back. */
+        size_t size = cmd->type == WORKER_CMD_LEG_CREATE   ? sizeof(struct media_leg_params)
+                      : cmd->type == WORKER_CMD_LEG_ANSWER ? sizeof(struct media_answer)
+                                                           : 0;
+        if (size)
+            memset(cmd->ptr, 0, size);
+        free(cmd->ptr);
+    }
+}
+
 /* Handles queued commands while there is room for the events they may cause. A command is
  * left in its queue rather than have its answer dropped: the control thread is behind, and
  * *backlog is set so the loop polls again soon instead of sleeping. */
-static bool worker_handle_commands(struct worker *w, bool *backlog)
+static void worker_handle_commands(struct worker *w, bool *backlog)
 {
-    bool emitted = false;
     struct worker_cmd cmd;
     *backlog = false;
     for (;;) {
@@ -80,22 +333,12 @@ static bool worker_handle_commands(struct worker *w, bool *backlog)
         if (!msgq_pop(&w->commands, &cmd))
             break;
         atomic_fetch_add_explicit(&w->n_commands, 1, memory_order_relaxed);
-        switch (cmd.type) {
-        case WORKER_CMD_PING: {
-            struct worker_event evt = {.type = WORKER_EVT_PONG,
-                                       .worker = (uint32_t)w->index,
-                                       .id = cmd.id,
-                                       .arg = cmd.arg};
-            emitted |= worker_emit(w, &evt);
-            break;
-        }
-        default:
-            log_warn("worker", "worker %d: unknown command type %u ignored", w->index, cmd.type);
-            break;
-        }
+        handle_command(w, &cmd);
     }
-    return emitted;
+    worker_flush(w);
 }
+
+/* ---- Receiving and timers ----------------------------------------------------------------- */
 
 static void worker_receive(struct worker *w)
 {
@@ -116,19 +359,111 @@ static void worker_receive(struct worker *w)
         if (n <= 0)
             return; /* EAGAIN, or an error the next epoll round will show again */
         atomic_fetch_add_explicit(&w->n_datagrams, (uint64_t)n, memory_order_relaxed);
+        uint64_t now = now_us();
+        for (int i = 0; i < n; i++) {
+            struct msghdr *h = &msgs[i].msg_hdr;
+            if (h->msg_flags & MSG_TRUNC) { /* larger than any path we serve carries */
+                w->mux.counters.not_demultiplexed++;
+                continue;
+            }
+            struct leg *l = udp_mux_dispatch(&w->mux, &w->io, now, w->bufs[i], msgs[i].msg_len,
+                                             WORKER_BUF, h->msg_name, h->msg_namelen);
+            /* STUN and DTLS move timers (consent, retransmission); media does not. */
+            if (l && msgs[i].msg_len > 0 && w->bufs[i][0] < 128)
+                note_timer(w, l, now);
+        }
+        worker_flush(w);
         if (n < WORKER_BATCH)
             return;
     }
 }
 
+/* Ticks every leg when the earliest timer is due, and recomputes the earliest. */
+static void worker_timers(struct worker *w, uint64_t now)
+{
+    if (now < w->next_tick_us)
+        return;
+    uint64_t next = UINT64_MAX;
+    for (struct leg *l = w->legs; l; l = l->next) {
+        leg_tick(l, &w->io, now);
+        uint64_t t = leg_next_timeout_us(l, now);
+        if (t < next)
+            next = t;
+    }
+    /* Never spin: a timer OpenSSL does not yet count as expired is looked at in 1 ms. */
+    w->next_tick_us = next > now + 1000 ? next : now + 1000;
+    worker_flush(w);
+}
+
+/* Once a second: WORKER_EVT_STATS, a WORKER_EVT_LEG_STATS per connected leg, and the totals. */
+static void worker_stats(struct worker *w)
+{
+    struct worker_event evt = {.type = WORKER_EVT_STATS,
+                               .worker = (uint32_t)w->index,
+                               .arg = atomic_load_explicit(&w->n_datagrams, memory_order_relaxed)};
+    w->emitted |= worker_emit(w, &evt);
+    uint64_t dropped = w->dropped_by_freed_legs;
+    for (struct leg *l = w->legs; l; l = l->next) {
+        struct media_leg_stats st;
+        leg_stats(l, &st);
+        dropped += st.dropped;
+        if (!leg_media_ready(l))
+            continue;
+        struct media_leg_stats *copy = malloc(sizeof(*copy));
+        if (!copy)
+            continue;
+        *copy = st;
+        struct worker_event le = {.type = WORKER_EVT_LEG_STATS,
+                                  .worker = (uint32_t)w->index,
+                                  .id = st.leg_id,
+                                  .ptr = copy};
+        if (worker_emit(w, &le))
+            w->emitted = true;
+        else
+            free(copy);
+    }
+    atomic_store_explicit(&w->n_media_dropped, dropped, memory_order_relaxed);
+}
+
+static void worker_publish(struct worker *w)
+{
+    const struct udp_mux_counters *c = &w->mux.counters;
+    atomic_store_explicit(&w->n_legs, w->leg_count, memory_order_relaxed);
+    atomic_store_explicit(&w->n_legs_created, w->legs_created, memory_order_relaxed);
+    atomic_store_explicit(&w->n_legs_failed, w->legs_failed, memory_order_relaxed);
+    atomic_store_explicit(&w->n_sent, w->sent, memory_order_relaxed);
+    atomic_store_explicit(&w->n_send_errors, w->send_errors, memory_order_relaxed);
+    atomic_store_explicit(&w->n_unrouted,
+                          c->unknown_ufrag + c->unknown_address + c->not_demultiplexed +
+                              c->malformed_stun,
+                          memory_order_relaxed);
+}
+
+static int epoll_timeout_ms(uint64_t now, uint64_t deadline)
+{
+    if (deadline <= now)
+        return 0;
+    uint64_t ms = (deadline - now + 999) / 1000; /* round up: waking early only spins */
+    return ms > 1000 ? 1000 : (int)ms;
+}
+
+static void free_all_legs(struct worker *w)
+{
+    while (w->legs)
+        leg_destroy(w, w->legs);
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
-    uint64_t next_stats = now_ms() + 1000;
+    w->io = (struct leg_io){.ctx = w, .send = io_send, .state = io_state, .bind = io_bind};
+    w->next_tick_us = UINT64_MAX;
+    uint64_t next_stats = now_us() + STATS_INTERVAL_US;
     bool backlog = false;
     while (!atomic_load(&w->stop)) {
-        uint64_t now = now_ms();
-        int timeout = next_stats > now ? (int)(next_stats - now) : 0;
+        uint64_t now = now_us();
+        uint64_t deadline = w->next_tick_us < next_stats ? w->next_tick_us : next_stats;
+        int timeout = epoll_timeout_ms(now, deadline);
         if (backlog && timeout > 1)
             timeout = 1;
         struct epoll_event evs[4];
@@ -137,7 +472,6 @@ static void *worker_main(void *arg)
             log_error("worker", "worker %d: epoll_wait: %s", w->index, strerror(errno));
             break;
         }
-        bool emitted = false;
         for (int i = 0; i < n; i++) {
             if (evs[i].data.fd == w->wake_fd) {
                 uint64_t count;
@@ -148,18 +482,21 @@ static void *worker_main(void *arg)
             }
         }
         /* Commands are checked on every wake-up: a wake may be coalesced with another one. */
-        emitted |= worker_handle_commands(w, &backlog);
-        if (now_ms() >= next_stats) {
-            next_stats += 1000;
-            struct worker_event evt = {
-                .type = WORKER_EVT_STATS,
-                .worker = (uint32_t)w->index,
-                .arg = atomic_load_explicit(&w->n_datagrams, memory_order_relaxed)};
-            emitted |= worker_emit(w, &evt);
+        worker_handle_commands(w, &backlog);
+        now = now_us();
+        worker_timers(w, now);
+        if (now >= next_stats) {
+            next_stats += STATS_INTERVAL_US;
+            if (next_stats <= now)
+                next_stats = now + STATS_INTERVAL_US;
+            worker_stats(w);
         }
-        if (emitted && w->pool->notify)
+        worker_publish(w);
+        if (w->emitted && w->pool->notify)
             w->pool->notify(w->pool->notify_arg);
+        w->emitted = false;
     }
+    free_all_legs(w);
     return NULL;
 }
 
@@ -197,8 +534,21 @@ static int bind_udp(const char *bind_addr, int port, int *port_out)
     return fd;
 }
 
+/* Payloads still queued at stop belong to nobody else any more (media.h). */
+static void free_queued_payloads(struct worker *w)
+{
+    struct worker_cmd cmd;
+    while (w->commands.slots && msgq_pop(&w->commands, &cmd))
+        free(cmd.ptr);
+    struct worker_event evt;
+    while (w->events.slots && msgq_pop(&w->events, &evt))
+        free(evt.ptr);
+}
+
 static void worker_close(struct worker *w)
 {
+    free_queued_payloads(w);
+    udp_mux_free(&w->mux);
     if (w->epoll_fd >= 0)
         close(w->epoll_fd);
     if (w->wake_fd >= 0)
@@ -213,6 +563,8 @@ static int worker_open(struct worker *w, const struct worker_pool_config *cfg, i
 {
     size_t cap = cfg->queue_capacity ? cfg->queue_capacity : 4096;
     w->index = index;
+    w->identity = cfg->dtls_identity;
+    udp_mux_init(&w->mux);
     w->epoll_fd = w->wake_fd = w->udp_fd = -1;
     int err = msgq_init(&w->commands, cap, sizeof(struct worker_cmd));
     if (err == 0)
@@ -246,6 +598,7 @@ int worker_pool_start(struct worker_pool **out, const struct worker_pool_config 
     struct worker_pool *pool = calloc(1, sizeof(*pool));
     if (!pool)
         return -ENOMEM;
+    pool->identity = cfg->dtls_identity;
     pool->notify = cfg->notify;
     pool->notify_arg = cfg->notify_arg;
     pool->workers = calloc((size_t)cfg->count, sizeof(struct worker));
@@ -299,6 +652,11 @@ int worker_pool_count(const struct worker_pool *pool)
     return pool->count;
 }
 
+const struct dtls_identity *worker_pool_dtls_identity(const struct worker_pool *pool)
+{
+    return pool->identity;
+}
+
 int worker_pool_port(const struct worker_pool *pool, int index)
 {
     return index >= 0 && index < pool->count ? pool->workers[index].port : -1;
@@ -338,4 +696,11 @@ void worker_pool_totals(const struct worker_pool *pool, int index, struct worker
     out->events = atomic_load_explicit(&w->n_events, memory_order_relaxed);
     out->events_dropped = atomic_load_explicit(&w->n_events_dropped, memory_order_relaxed);
     out->datagrams = atomic_load_explicit(&w->n_datagrams, memory_order_relaxed);
+    out->legs = atomic_load_explicit(&w->n_legs, memory_order_relaxed);
+    out->legs_created = atomic_load_explicit(&w->n_legs_created, memory_order_relaxed);
+    out->legs_failed = atomic_load_explicit(&w->n_legs_failed, memory_order_relaxed);
+    out->datagrams_sent = atomic_load_explicit(&w->n_sent, memory_order_relaxed);
+    out->send_errors = atomic_load_explicit(&w->n_send_errors, memory_order_relaxed);
+    out->unrouted = atomic_load_explicit(&w->n_unrouted, memory_order_relaxed);
+    out->media_dropped = atomic_load_explicit(&w->n_media_dropped, memory_order_relaxed);
 }

@@ -102,6 +102,18 @@ static void collect_worker_metrics(struct strbuf *out, void *arg)
          offsetof(struct worker_totals, events_dropped)},
         {"balie_worker_datagrams_total", "UDP datagrams received by each media worker.",
          offsetof(struct worker_totals, datagrams)},
+        {"balie_worker_datagrams_sent_total", "UDP datagrams sent by each media worker.",
+         offsetof(struct worker_totals, datagrams_sent)},
+        {"balie_worker_send_errors_total", "Datagrams the socket refused to send.",
+         offsetof(struct worker_totals, send_errors)},
+        {"balie_worker_unrouted_total", "Datagrams no leg claimed (RFC 7983 demultiplexing).",
+         offsetof(struct worker_totals, unrouted)},
+        {"balie_media_dropped_total", "Packets legs dropped (unauthenticated, unknown SSRC, …).",
+         offsetof(struct worker_totals, media_dropped)},
+        {"balie_media_legs_created_total", "Media legs created.",
+         offsetof(struct worker_totals, legs_created)},
+        {"balie_media_legs_failed_total", "Media legs that failed (ICE, DTLS, SRTP, consent).",
+         offsetof(struct worker_totals, legs_failed)},
     };
     for (size_t s = 0; s < sizeof(series) / sizeof(series[0]); s++) {
         strbuf_appendf(out, "# HELP %s %s\n# TYPE %s counter\n", series[s].name, series[s].help,
@@ -114,6 +126,14 @@ static void collect_worker_metrics(struct strbuf *out, void *arg)
             strbuf_appendf(out, "%s{worker=\"%d\"} %llu\n", series[s].name, i,
                            (unsigned long long)v);
         }
+    }
+    strbuf_appendf(out, "# HELP balie_media_legs Media legs alive on each worker.\n"
+                        "# TYPE balie_media_legs gauge\n");
+    for (int i = 0; i < count; i++) {
+        struct worker_totals t;
+        worker_pool_totals(srv->pool, i, &t);
+        strbuf_appendf(out, "balie_media_legs{worker=\"%d\"} %llu\n", i,
+                       (unsigned long long)t.legs);
     }
 }
 

@@ -11,8 +11,8 @@ int turn_rest_credentials(const char *secret, uint64_t now_s, int ttl_s, const c
 {
     if (!secret || !secret[0] || ttl_s <= 0)
         return -1;
-    int n = snprintf(username, TURN_USERNAME_MAX, "%llu:%s",
-                     (unsigned long long)(now_s + (uint64_t)ttl_s), label);
+    unsigned long long expiry = (unsigned long long)now_s + (unsigned long long)ttl_s;
+    int n = snprintf(username, TURN_USERNAME_MAX, "%llu:%s", expiry, label);
     if (n <= 0 || n >= TURN_USERNAME_MAX)
         return -1;
     unsigned char mac[EVP_MAX_MD_SIZE];

@@ -22,7 +22,9 @@
 struct media_leg_params {
     uint64_t leg_id; /* unique in the process; events name the leg by it */
     char call_id[MEDIA_CALL_ID_MAX];
-    char ice_ufrag[MEDIA_UFRAG_MAX]; /* our credentials, as in the offer */
+    /* Our credentials, as in the offer: 4..ICE_UFRAG_LEN (8) and 22..ICE_PWD_LEN (24) ice-chars,
+     * what struct ice_agent holds; longer ones fail the leg at once (FAILED, MEDIA_FAIL_ICE). */
+    char ice_ufrag[MEDIA_UFRAG_MAX];
     char ice_pwd[MEDIA_UFRAG_MAX];
     uint32_t audio_ssrc; /* the SSRCs we send to this browser, as in the offer */
     uint32_t video_ssrc;
@@ -56,7 +58,8 @@ enum media_leg_state {
 enum media_fail_stage {
     MEDIA_FAIL_NONE = 0,
     MEDIA_FAIL_ICE,     /* no valid check in time */
-    MEDIA_FAIL_DTLS,    /* handshake failed (fingerprint mismatch, alert, timeout) */
+    MEDIA_FAIL_DTLS,    /* handshake failed (fingerprint mismatch, alert, timeout), or the
+                         * browser closed DTLS (close_notify) */
     MEDIA_FAIL_MEDIA,   /* SRTP could not be set up */
     MEDIA_FAIL_CONSENT, /* RFC 7675: no valid check for 30 s */
 };

@@ -65,6 +65,9 @@ void worker_pool_stop(struct worker_pool *pool);
 
 int worker_pool_count(const struct worker_pool *pool);
 
+/* The DTLS identity the pool was started with (its fingerprint goes into every offer). */
+const struct dtls_identity *worker_pool_dtls_identity(const struct worker_pool *pool);
+
 /* The UDP port worker `index` is bound to. */
 int worker_pool_port(const struct worker_pool *pool, int index);
 
@@ -83,6 +86,14 @@ struct worker_totals {
     uint64_t events;
     uint64_t events_dropped; /* event queue full */
     uint64_t datagrams;
+    /* Media (balie/media.h), published after every receive batch and timer pass. */
+    uint64_t legs;           /* legs alive now (a gauge) */
+    uint64_t legs_created;   /* WORKER_CMD_LEG_CREATE that made a leg */
+    uint64_t legs_failed;    /* MEDIA_LEG_FAILED reported */
+    uint64_t datagrams_sent; /* STUN, DTLS, SRTP and SRTCP we sent */
+    uint64_t send_errors;    /* datagrams sendmmsg refused (buffer full, unreachable) */
+    uint64_t unrouted;       /* received datagrams no leg claimed (udp_mux counters) */
+    uint64_t media_dropped;  /* dropped by legs: media_leg_stats.dropped, summed */
 };
 void worker_pool_totals(const struct worker_pool *pool, int index, struct worker_totals *out);
 
