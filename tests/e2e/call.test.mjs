@@ -290,12 +290,18 @@ test('a citizen and an agent talk through the gateway: media both ways, then the
   lap.call = Date.now() - t0;
   for (const page of [citizen, agent]) await waitDebug(page, 'media', 'flowing', 30000);
   lap.flowing = Date.now() - t0;
-  const first = [await waitFrames(citizen, 1), await waitFrames(agent, 1)];
-  lap.firstFrames = Date.now() - t0;
+  // The first picture on each side, timed from "flowing" (DESIGN.md §3: the gateway asks for a
+  // keyframe as soon as a leg is ready, so it should come within a round trip or so).
+  const flowingAt = Date.now();
+  const firstPicture = await Promise.all(
+    [citizen, agent].map((page) => waitFrames(page, 1).then(() => Date.now() - flowingAt)),
+  );
+  lap.firstPictureAfterFlowing = { citizen: firstPicture[0], agent: firstPicture[1] };
 
-  // Media keeps coming both ways: sample again a few seconds later.
+  // Media keeps coming both ways: sample both, and again a few seconds later.
+  const first = await Promise.all([inbound(citizen), inbound(agent)]);
   await citizen.waitForTimeout(3000);
-  const later = [await inbound(citizen), await inbound(agent)];
+  const later = await Promise.all([inbound(citizen), inbound(agent)]);
   ['citizen', 'agent'].forEach((who, i) => {
     const a = first[i];
     const b = later[i];
@@ -304,6 +310,7 @@ test('a citizen and an agent talk through the gateway: media both ways, then the
     // Opus at 20 ms a packet is 50 packets a second; the fake microphone's beeps are small.
     assert.ok(b.audioPackets >= a.audioPackets + 100 && b.audioBytes > a.audioBytes + 3000, `${who} receives audio: ${detail}`);
     assert.ok(b.videoFrames >= a.videoFrames + 20, `${who} decodes video: ${detail}`);
+    assert.ok(firstPicture[i] < 10000, `${who} waited ${firstPicture[i]} ms for the first picture`);
     assert.ok(b.codecs.some((c) => /opus/i.test(c)) && b.codecs.some((c) => /vp8/i.test(c)), detail);
   });
   assert.match(await tid(agent, 'peer-loa').innerText(), /Substantieel/);
