@@ -82,4 +82,4 @@ class AiortcCall(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    balie_e2e.run_tests()

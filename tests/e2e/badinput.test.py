@@ -358,4 +358,4 @@ class BadInputDuringCall(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    balie_e2e.run_tests()

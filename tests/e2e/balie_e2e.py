@@ -338,3 +338,39 @@ class PeerProc:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+
+def run_tests():
+    """unittest.main, with one line per test in node's spec format ("✔ name (N ms)" or "✖ …"),
+    so tests/e2e/run.sh can list the cases of every runner alike."""
+    import sys
+    import unittest
+
+    class Result(unittest.TextTestResult):
+        def startTest(self, test):
+            self._t0 = time.monotonic()
+            super().startTest(test)
+
+        def _line(self, mark, test, note=""):
+            ms = (time.monotonic() - self._t0) * 1000
+            self.stream.write(f"\n{mark} {test._testMethodName} ({ms:.0f}ms){note}\n")
+            self.stream.flush()
+
+        def addSuccess(self, test):
+            super().addSuccess(test)
+            self._line("✔", test)
+
+        def addFailure(self, test, err):
+            super().addFailure(test, err)
+            self._line("✖", test)
+
+        def addError(self, test, err):
+            super().addError(test, err)
+            self._line("✖", test)
+
+        def addSkip(self, test, reason):
+            super().addSkip(test, reason)
+            self._line("﹣", test, f" # SKIP {reason}")
+
+    runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=2, resultclass=Result)
+    unittest.main(module="__main__", testRunner=runner)

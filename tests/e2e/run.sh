@@ -84,13 +84,16 @@ for f in "${files[@]}"; do
   [ $rc -eq 0 ] && [ "$p" -eq 0 ] && [ "$fl" -eq 0 ] && fl=1 # ran nothing (all skipped?)
   passed=$((passed + p))
   failed=$((failed + fl))
+  cases=$(grep -aE '^(✔|✖|﹣) ' "$log" | sed 's/^/      /')
   if [ $rc -eq 0 ] && [ "$fl" -eq 0 ]; then
     printf 'ok    %6ss  %d passed\n' "$t" "$p"
+    [ -n "$cases" ] && echo "$cases"
     summary+=("$(printf '%-22s ok    %6ss  %d passed' "$name" "$t" "$p")")
   else
     why=""
     [ $rc -eq 124 ] || [ $rc -eq 137 ] && why=" (timed out after ${limit}s)"
     printf 'FAIL  %6ss  %d passed, %d failed%s; log: %s\n' "$t" "$p" "$fl" "$why" "${log#"$root"/}"
+    [ -n "$cases" ] && echo "$cases"
     summary+=("$(printf '%-22s FAIL  %6ss  %d passed, %d failed%s' "$name" "$t" "$p" "$fl" "$why")")
     echo "----- $name: last lines -----"
     grep -av '^{"ts"' "$log" | tail -60
