@@ -165,12 +165,29 @@ async function visit(page, urlPath) {
 async function devLogin(page, { role, subject, loa = 'substantieel', name = '' }) {
   await tid(page, 'login-dev').click();
   await tid(page, 'devlogin-submit').waitFor();
+  // The form's script copies `state` from the URL into the form; a submit before that is refused.
+  await page.waitForFunction(() => document.querySelector('[data-testid="devlogin-state"]').value !== '');
   assert.equal(await tid(page, 'devlogin-subject').inputValue(), '999991772', 'the form suggests a test BSN');
   await tid(page, `devlogin-role-${role}`).check();
   if (subject) await tid(page, 'devlogin-subject').fill(subject);
   await tid(page, 'devlogin-loa').selectOption(loa);
   if (name) await tid(page, 'devlogin-name').fill(name);
-  await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/auth/')), tid(page, 'devlogin-submit').click()]);
+  const responses = [];
+  const onResponse = (r) => {
+    if (r.request().isNavigationRequest()) responses.push(`${r.request().method()} ${new URL(r.url()).pathname} ${r.status()}`);
+  };
+  page.on('response', onResponse);
+  try {
+    await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/auth/')), tid(page, 'devlogin-submit').click()]);
+  } catch (e) {
+    const body = (await page.locator('body').innerText().catch(() => '?')).slice(0, 300);
+    throw new Error(
+      `${role} login did not come back from the dev form (${e.message.split('\n')[0]}); ` +
+        `navigations: ${responses.join(', ')}; page at ${page.url()} says: ${body}\n${gw.log(30)}`,
+    );
+  } finally {
+    page.off('response', onResponse);
+  }
 }
 
 const debug = (page, what) => page.evaluate((w) => window.balieDebug && window.balieDebug[w](), what);
@@ -202,6 +219,11 @@ async function inbound(page) {
         out.videoFrames += s.framesDecoded || 0;
         out.videoBytes += s.bytesReceived || 0;
         out.size = [s.frameWidth, s.frameHeight];
+      } else if (s.type === 'outbound-rtp' && s.kind === 'video') {
+        // Keyframe requests that reached this sender through the gateway, and keyframes sent.
+        out.pliIn = (out.pliIn || 0) + (s.pliCount || 0);
+        out.firIn = (out.firIn || 0) + (s.firCount || 0);
+        out.keyFramesSent = (out.keyFramesSent || 0) + (s.keyFramesEncoded || 0);
       } else if (s.type === 'codec') {
         out.codecs.push(s.mimeType);
       }
@@ -326,9 +348,11 @@ test('a citizen and an agent talk through the gateway: media both ways, then the
   assert.equal(await debug(citizen, 'pc'), null);
   lap.ended = Date.now() - t0;
   const [c, a] = later;
+  const keys = (x) => `PLI in ${x.pliIn}, FIR in ${x.firIn}, keyframes sent ${x.keyFramesSent}`;
   console.log(
     `  laps (ms from start): ${JSON.stringify(lap)}; after 3 s citizen ${c.videoFrames - first[0].videoFrames} ` +
-      `frames ${c.size}, agent ${a.videoFrames - first[1].videoFrames} frames ${a.size}`,
+      `frames ${c.size}, agent ${a.videoFrames - first[1].videoFrames} frames ${a.size}; ` +
+      `citizen ${keys(c)}; agent ${keys(a)}`,
   );
   assert.deepEqual([...citizen.problems, ...agent.problems], []);
   await citizen.context().close();
