@@ -205,6 +205,36 @@ async function waitDebug(page, what, values, timeout = 15000) {
   }
 }
 
+// Runs in a page: every 50 ms, notes the first time (ms, page clock) of each event.
+function startTimeline() {
+  const t0 = performance.now();
+  const tl = (window.e2eTimeline = {});
+  const note = (k) => {
+    if (!(k in tl)) tl[k] = Math.round(performance.now() - t0);
+  };
+  const timer = setInterval(async () => {
+    const pc = window.balieDebug.pc();
+    if (!pc) return;
+    if (pc.connectionState === 'connected') note('connected');
+    if (window.balieDebug.media() === 'flowing') note('flowing');
+    (await pc.getStats()).forEach((s) => {
+      if (s.type === 'outbound-rtp' && s.kind === 'video' && s.pliCount > 0) note('pliIn');
+      if (s.type === 'outbound-rtp' && s.kind === 'video' && s.packetsSent > 0) note('firstVideoSent');
+      if (s.type === 'inbound-rtp' && s.kind === 'audio' && s.packetsReceived > 0) note('firstAudioPacket');
+      if (s.type === 'inbound-rtp' && s.kind === 'video') {
+        if (s.packetsReceived > 0) note('firstVideoPacket');
+        if (s.framesReceived > 0) note('firstFrameReceived');
+        if (s.framesDecoded > 0) {
+          note('firstFrame');
+          tl.atFirstFrame = tl.atFirstFrame || { nackSent: s.nackCount, pliSent: s.pliCount, lost: s.packetsLost, packets: s.packetsReceived };
+        }
+      }
+    });
+    if ('firstFrame' in tl && 'pliIn' in tl) clearInterval(timer);
+  }, 50);
+  setTimeout(() => clearInterval(timer), 30000);
+}
+
 // Inbound audio bytes and decoded video frames, summed over the inbound-rtp streams.
 async function inbound(page) {
   return page.evaluate(async () => {
@@ -307,6 +337,9 @@ test('a citizen and an agent talk through the gateway: media both ways, then the
   await waitDebug(agent, 'available', true);
   await agent.locator('[data-testid="queue-row"]').first().waitFor({ timeout: 15000 });
   await tid(agent, 'accept-next').click();
+  // A timeline on each page, for the first picture's story: when the peer connection connected,
+  // when a keyframe request reached our video sender, when the first frame was decoded.
+  for (const page of [citizen, agent]) await page.evaluate(startTimeline);
 
   for (const page of [citizen, agent]) await waitDebug(page, 'state', 'call', 20000);
   lap.call = Date.now() - t0;
@@ -347,6 +380,8 @@ test('a citizen and an agent talk through the gateway: media both ways, then the
   assert.ok(await tid(agent, 'last-call').isVisible(), 'the agent sees how the last call ended');
   assert.equal(await debug(citizen, 'pc'), null);
   lap.ended = Date.now() - t0;
+  const timelines = await Promise.all([citizen, agent].map((page) => page.evaluate(() => window.e2eTimeline)));
+  console.log(`  timeline (ms after accept): citizen ${JSON.stringify(timelines[0])}, agent ${JSON.stringify(timelines[1])}`);
   const [c, a] = later;
   const keys = (x) => `PLI in ${x.pliIn}, FIR in ${x.firIn}, keyframes sent ${x.keyFramesSent}`;
   console.log(
