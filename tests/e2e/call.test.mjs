@@ -218,6 +218,7 @@ function startTimeline() {
     if (pc.connectionState === 'connected') note('connected');
     if (window.balieDebug.media() === 'flowing') note('flowing');
     (await pc.getStats()).forEach((s) => {
+      if (s.type === 'candidate-pair' && s.nominated) note('nominated');
       if (s.type === 'outbound-rtp' && s.kind === 'video' && s.pliCount > 0) note('pliIn');
       if (s.type === 'outbound-rtp' && s.kind === 'video' && s.packetsSent > 0) note('firstVideoSent');
       if (s.type === 'inbound-rtp' && s.kind === 'audio' && s.packetsReceived > 0) note('firstAudioPacket');
@@ -339,7 +340,8 @@ test('a citizen and an agent talk through the gateway: media both ways, then the
   await agent.locator('[data-testid="queue-row"]').first().waitFor({ timeout: 15000 });
   await tid(agent, 'accept-next').click();
   // A timeline on each page, for the first picture's story: when the peer connection connected,
-  // when a keyframe request reached our video sender, when the first frame was decoded.
+  // when its candidate pair was nominated, when a keyframe request reached our video sender,
+  // when the first audio and video came in, when the first frame was decoded.
   for (const page of [citizen, agent]) await page.evaluate(startTimeline);
 
   for (const page of [citizen, agent]) await waitDebug(page, 'state', 'call', 20000);
