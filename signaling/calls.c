@@ -24,6 +24,8 @@ struct call_leg {
     struct sdp_offer_params offer;
     bool answered;
     bool flowing;
+    bool reconnecting; /* an ICE restart offer was sent; cleared when ICE connects again */
+    uint32_t restarts;
     bool has_stats;
     struct media_leg_stats stats; /* the latest, cumulative since the leg began */
 };
@@ -61,6 +63,7 @@ struct calls {
     /* Media totals over every leg that ever reported, from the deltas of its stats. */
     uint64_t packets[2][2], bytes[2][2]; /* [audio|video][in|out] */
     uint64_t lost, dropped, keyframe_requests;
+    uint64_t ice_restarts, ice_restarts_recovered;
 };
 
 static uint64_t now_ms(void)
@@ -190,6 +193,12 @@ static void collect_call_metrics(struct strbuf *out, void *arg)
     metrics_write_simple(out, "balie_queue_refused_joins_total", "counter",
                          "Joins refused (level too low, unknown service, draining, …).",
                          (double)calls->refused_joins);
+    metrics_write_simple(out, "balie_ice_restarts_total", "counter",
+                         "ICE restarts offered because a browser's path went quiet.",
+                         (double)calls->ice_restarts);
+    metrics_write_simple(out, "balie_ice_restarts_recovered_total", "counter",
+                         "ICE restarts after which the browser was connected again.",
+                         (double)calls->ice_restarts_recovered);
     metrics_write_simple(out, "balie_worker_queue_full_total", "counter",
                          "Calls failed because a media worker's command queue was full.",
                          (double)calls->worker_queue_full);
@@ -729,6 +738,48 @@ void calls_handle(struct calls *calls, struct ws_client *c, const struct proto_m
 
 /* ---- Events from the media plane ---- */
 
+/* A browser's path went quiet (MEDIA_LEG_DISCONNECTED): offer it new ICE credentials, so it
+ * restarts ICE from wherever it is now (RFC 8445 §9; JSEP re-offer). Both sides are told the
+ * call is connecting again. The old credentials keep working meanwhile. */
+static void restart_ice(struct calls *calls, struct call *call, int side)
+{
+    struct call_leg *leg = &call->leg[side];
+    struct ws_client *c = call->client[side];
+    if (!c || leg->reconnecting || !calls->pool)
+        return;
+    struct media_leg_params *p = calloc(1, sizeof(*p));
+    if (!p)
+        return;
+    struct sdp_offer_params *o = &leg->offer;
+    if (random_ice_string(o->ice_ufrag, 8) != 0 || random_ice_string(o->ice_pwd, 24) != 0) {
+        free(p);
+        return;
+    }
+    o->session_version++; /* RFC 3264 §8: every new offer of a session gets a higher version */
+    p->leg_id = leg->leg_id;
+    snprintf(p->call_id, sizeof(p->call_id), "%s", call->id);
+    snprintf(p->ice_ufrag, sizeof(p->ice_ufrag), "%s", o->ice_ufrag);
+    snprintf(p->ice_pwd, sizeof(p->ice_pwd), "%s", o->ice_pwd);
+    struct worker_cmd cmd = {.type = WORKER_CMD_LEG_RESTART, .id = p->leg_id, .ptr = p};
+    if (worker_send(calls->pool, call->worker, &cmd) != 0) {
+        free(p);
+        calls->worker_queue_full++;
+        return;
+    }
+    leg->reconnecting = true;
+    leg->answered = false;
+    leg->restarts++;
+    calls->ice_restarts++;
+    log_write(LOG_LEVEL_INFO, "calls", call->id, "%s's path went quiet: ICE restart %u",
+              side == SIDE_CITIZEN ? "citizen" : "agent", leg->restarts);
+    char sdp[SDP_OFFER_MAX];
+    if (sdp_build_offer(o, sdp, sizeof(sdp)) > 0)
+        ws_send(c, proto_build_offer(sdp));
+    for (int s = 0; s < 2; s++)
+        if (call->client[s])
+            ws_send(call->client[s], proto_build_state(call->id, PROTO_MEDIA_CONNECTING));
+}
+
 static struct call *call_by_leg(struct calls *calls, uint64_t leg_id, int *side)
 {
     for (struct call *call = calls->list; call; call = call->next) {
@@ -749,6 +800,19 @@ static void on_leg_state(struct calls *calls, struct call *call, int side, uint6
     enum media_leg_state state = media_state_of(arg);
     enum media_fail_stage stage = media_stage_of(arg);
     switch (state) {
+    case MEDIA_LEG_DISCONNECTED:
+        restart_ice(calls, call, side);
+        break;
+    case MEDIA_LEG_ICE_CONNECTED:
+        /* Again, after a quiet spell: the browser is back, on its old path or a new one. */
+        if (call->leg[side].reconnecting) {
+            call->leg[side].reconnecting = false;
+            calls->ice_restarts_recovered++;
+            for (int s = 0; s < 2; s++)
+                if (call->client[s] && call->flowing)
+                    ws_send(call->client[s], proto_build_state(call->id, PROTO_MEDIA_FLOWING));
+        }
+        break;
     case MEDIA_LEG_FLOWING:
         call->leg[side].flowing = true;
         if (!call->flowing && call->leg[0].flowing && call->leg[1].flowing) {
