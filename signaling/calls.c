@@ -24,6 +24,10 @@ struct call_leg {
     struct sdp_offer_params offer;
     bool answered;
     bool flowing;
+    bool reconnecting; /* an ICE restart offer was sent; cleared when ICE connects again */
+    uint32_t restarts;
+    bool has_stats;
+    struct media_leg_stats stats; /* the latest, cumulative since the leg began */
 };
 
 struct call {
@@ -56,6 +60,10 @@ struct calls {
     char addresses[SDP_MAX_CANDIDATES][SDP_IP_TEXT_MAX + 1];
     size_t address_count;
     uint64_t started, ended[OUT_COUNT], joins, refused_joins, worker_queue_full;
+    /* Media totals over every leg that ever reported, from the deltas of its stats. */
+    uint64_t packets[2][2], bytes[2][2]; /* [audio|video][in|out] */
+    uint64_t lost, dropped, keyframe_requests;
+    uint64_t ice_restarts, ice_restarts_recovered;
 };
 
 static uint64_t now_ms(void)
@@ -109,9 +117,68 @@ static void broadcast_queue(struct calls *calls)
 
 /* ---- Metrics ---- */
 
+/* Averages RTT and jitter over the legs that reported in this second's round. */
+static void media_averages(const struct calls *calls, double *rtt_ms, double *jitter_ms, int *legs)
+{
+    double rtt = 0, jitter = 0;
+    int n = 0, n_rtt = 0;
+    for (const struct call *call = calls->list; call; call = call->next) {
+        for (int side = 0; side < 2; side++) {
+            const struct call_leg *leg = &call->leg[side];
+            if (!leg->has_stats)
+                continue;
+            n++;
+            jitter += leg->stats.jitter_ms;
+            if (leg->stats.rtt_ms) {
+                rtt += leg->stats.rtt_ms;
+                n_rtt++;
+            }
+        }
+    }
+    *legs = n;
+    *rtt_ms = n_rtt ? rtt / n_rtt : 0;
+    *jitter_ms = n ? jitter / n : 0;
+}
+
+static void collect_media_metrics(struct strbuf *out, const struct calls *calls)
+{
+    static const char *const kinds[2] = {"audio", "video"}, *const dirs[2] = {"in", "out"};
+    strbuf_appendf(out, "# HELP balie_media_packets_total RTP packets relayed, by kind and "
+                        "direction (in: from browsers, out: to browsers).\n"
+                        "# TYPE balie_media_packets_total counter\n");
+    for (int k = 0; k < 2; k++)
+        for (int d = 0; d < 2; d++)
+            strbuf_appendf(out, "balie_media_packets_total{kind=\"%s\",direction=\"%s\"} %llu\n",
+                           kinds[k], dirs[d], (unsigned long long)calls->packets[k][d]);
+    strbuf_appendf(out, "# HELP balie_media_bytes_total RTP bytes relayed, by kind and direction.\n"
+                        "# TYPE balie_media_bytes_total counter\n");
+    for (int k = 0; k < 2; k++)
+        for (int d = 0; d < 2; d++)
+            strbuf_appendf(out, "balie_media_bytes_total{kind=\"%s\",direction=\"%s\"} %llu\n",
+                           kinds[k], dirs[d], (unsigned long long)calls->bytes[k][d]);
+    metrics_write_simple(out, "balie_media_lost_packets_total", "counter",
+                         "Packets browsers did not deliver to us (RTP sequence gaps).",
+                         (double)calls->lost);
+    metrics_write_simple(out, "balie_media_dropped_packets_total", "counter",
+                         "Packets legs dropped (unauthenticated, unknown SSRC, no peer yet).",
+                         (double)calls->dropped);
+    metrics_write_simple(out, "balie_media_keyframe_requests_total", "counter",
+                         "PLI/FIR the gateway sent to browsers.", (double)calls->keyframe_requests);
+    double rtt, jitter;
+    int legs;
+    media_averages(calls, &rtt, &jitter, &legs);
+    metrics_write_simple(out, "balie_media_legs_reporting", "gauge",
+                         "Legs of running calls that report statistics.", legs);
+    metrics_write_simple(out, "balie_media_rtt_ms_avg", "gauge",
+                         "Average round-trip time over reporting legs (RTCP), in ms.", rtt);
+    metrics_write_simple(out, "balie_media_jitter_ms_avg", "gauge",
+                         "Average video receive jitter over reporting legs, in ms.", jitter);
+}
+
 static void collect_call_metrics(struct strbuf *out, void *arg)
 {
     struct calls *calls = arg;
+    collect_media_metrics(out, calls);
     metrics_write_simple(out, "balie_calls_started_total", "counter",
                          "Calls matched and offered to both browsers.", (double)calls->started);
     strbuf_appendf(out, "# HELP balie_calls_ended_total Calls ended, by outcome.\n"
@@ -126,6 +193,12 @@ static void collect_call_metrics(struct strbuf *out, void *arg)
     metrics_write_simple(out, "balie_queue_refused_joins_total", "counter",
                          "Joins refused (level too low, unknown service, draining, …).",
                          (double)calls->refused_joins);
+    metrics_write_simple(out, "balie_ice_restarts_total", "counter",
+                         "ICE restarts offered because a browser's path went quiet.",
+                         (double)calls->ice_restarts);
+    metrics_write_simple(out, "balie_ice_restarts_recovered_total", "counter",
+                         "ICE restarts after which the browser was connected again.",
+                         (double)calls->ice_restarts_recovered);
     metrics_write_simple(out, "balie_worker_queue_full_total", "counter",
                          "Calls failed because a media worker's command queue was full.",
                          (double)calls->worker_queue_full);
@@ -665,6 +738,48 @@ void calls_handle(struct calls *calls, struct ws_client *c, const struct proto_m
 
 /* ---- Events from the media plane ---- */
 
+/* A browser's path went quiet (MEDIA_LEG_DISCONNECTED): offer it new ICE credentials, so it
+ * restarts ICE from wherever it is now (RFC 8445 §9; JSEP re-offer). Both sides are told the
+ * call is connecting again. The old credentials keep working meanwhile. */
+static void restart_ice(struct calls *calls, struct call *call, int side)
+{
+    struct call_leg *leg = &call->leg[side];
+    struct ws_client *c = call->client[side];
+    if (!c || leg->reconnecting || !calls->pool)
+        return;
+    struct media_leg_params *p = calloc(1, sizeof(*p));
+    if (!p)
+        return;
+    struct sdp_offer_params *o = &leg->offer;
+    if (random_ice_string(o->ice_ufrag, 8) != 0 || random_ice_string(o->ice_pwd, 24) != 0) {
+        free(p);
+        return;
+    }
+    o->session_version++; /* RFC 3264 §8: every new offer of a session gets a higher version */
+    p->leg_id = leg->leg_id;
+    snprintf(p->call_id, sizeof(p->call_id), "%s", call->id);
+    snprintf(p->ice_ufrag, sizeof(p->ice_ufrag), "%s", o->ice_ufrag);
+    snprintf(p->ice_pwd, sizeof(p->ice_pwd), "%s", o->ice_pwd);
+    struct worker_cmd cmd = {.type = WORKER_CMD_LEG_RESTART, .id = p->leg_id, .ptr = p};
+    if (worker_send(calls->pool, call->worker, &cmd) != 0) {
+        free(p);
+        calls->worker_queue_full++;
+        return;
+    }
+    leg->reconnecting = true;
+    leg->answered = false;
+    leg->restarts++;
+    calls->ice_restarts++;
+    log_write(LOG_LEVEL_INFO, "calls", call->id, "%s's path went quiet: ICE restart %u",
+              side == SIDE_CITIZEN ? "citizen" : "agent", leg->restarts);
+    char sdp[SDP_OFFER_MAX];
+    if (sdp_build_offer(o, sdp, sizeof(sdp)) > 0)
+        ws_send(c, proto_build_offer(sdp));
+    for (int s = 0; s < 2; s++)
+        if (call->client[s])
+            ws_send(call->client[s], proto_build_state(call->id, PROTO_MEDIA_CONNECTING));
+}
+
 static struct call *call_by_leg(struct calls *calls, uint64_t leg_id, int *side)
 {
     for (struct call *call = calls->list; call; call = call->next) {
@@ -685,6 +800,19 @@ static void on_leg_state(struct calls *calls, struct call *call, int side, uint6
     enum media_leg_state state = media_state_of(arg);
     enum media_fail_stage stage = media_stage_of(arg);
     switch (state) {
+    case MEDIA_LEG_DISCONNECTED:
+        restart_ice(calls, call, side);
+        break;
+    case MEDIA_LEG_ICE_CONNECTED:
+        /* Again, after a quiet spell: the browser is back, on its old path or a new one. */
+        if (call->leg[side].reconnecting) {
+            call->leg[side].reconnecting = false;
+            calls->ice_restarts_recovered++;
+            for (int s = 0; s < 2; s++)
+                if (call->client[s] && call->flowing)
+                    ws_send(call->client[s], proto_build_state(call->id, PROTO_MEDIA_FLOWING));
+        }
+        break;
     case MEDIA_LEG_FLOWING:
         call->leg[side].flowing = true;
         if (!call->flowing && call->leg[0].flowing && call->leg[1].flowing) {
@@ -710,6 +838,32 @@ static void on_leg_state(struct calls *calls, struct call *call, int side, uint6
     }
 }
 
+static uint64_t delta(uint64_t now, uint64_t before)
+{
+    return now >= before ? now - before : 0;
+}
+
+/* Stats are cumulative per leg: the totals grow by what changed since the leg's last report. */
+static void on_leg_stats(struct calls *calls, struct call_leg *leg,
+                         const struct media_leg_stats *st)
+{
+    static const struct media_leg_stats zero;
+    const struct media_leg_stats *old = leg->has_stats ? &leg->stats : &zero;
+    calls->packets[0][0] += delta(st->audio_packets_in, old->audio_packets_in);
+    calls->packets[0][1] += delta(st->audio_packets_out, old->audio_packets_out);
+    calls->packets[1][0] += delta(st->video_packets_in, old->video_packets_in);
+    calls->packets[1][1] += delta(st->video_packets_out, old->video_packets_out);
+    calls->bytes[0][0] += delta(st->audio_bytes_in, old->audio_bytes_in);
+    calls->bytes[0][1] += delta(st->audio_bytes_out, old->audio_bytes_out);
+    calls->bytes[1][0] += delta(st->video_bytes_in, old->video_bytes_in);
+    calls->bytes[1][1] += delta(st->video_bytes_out, old->video_bytes_out);
+    calls->lost += delta(st->lost, old->lost);
+    calls->dropped += delta(st->dropped, old->dropped);
+    calls->keyframe_requests += delta(st->keyframe_requests, old->keyframe_requests);
+    leg->stats = *st;
+    leg->has_stats = true;
+}
+
 void calls_on_worker_event(struct calls *calls, const struct worker_event *evt)
 {
     int side = 0;
@@ -721,7 +875,10 @@ void calls_on_worker_event(struct calls *calls, const struct worker_event *evt)
             on_leg_state(calls, call, side, evt->arg);
         break;
     case WORKER_EVT_LEG_STATS:
-        free(evt->ptr); /* the journey signal will keep a summary; nothing reads it yet */
+        call = call_by_leg(calls, evt->id, &side);
+        if (call && evt->ptr)
+            on_leg_stats(calls, &call->leg[side], evt->ptr);
+        free(evt->ptr);
         break;
     default:
         break;
