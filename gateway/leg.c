@@ -68,9 +68,20 @@ bool leg_media_ready(const struct leg *l)
     return l->srtp_ready && l->failed == MEDIA_FAIL_NONE && !l->closed;
 }
 
+/* RFC 8445 §12.1: before a pair is nominated, media may go out on any valid pair. Chromium
+ * nominates up to seconds after its first valid check, so waiting for nomination would leave
+ * one direction silent that long; we send where DTLS goes, the last validated address the
+ * browser spoke from (l->dtls_to is only ever set from a validated source). */
 const struct sockaddr *leg_media_address(const struct leg *l, socklen_t *len)
 {
-    return ice_selected_address(&l->ice, len);
+    const struct sockaddr *sel = ice_selected_address(&l->ice, len);
+    if (sel)
+        return sel;
+    if (l->dtls_to_len == 0)
+        return NULL;
+    if (len)
+        *len = l->dtls_to_len;
+    return (const struct sockaddr *)&l->dtls_to;
 }
 
 static bool leg_dead(const struct leg *l)
@@ -166,15 +177,10 @@ void leg_input_stun(struct leg *l, const struct leg_io *io, uint64_t now_us, con
 
 /* DTLS goes where the browser talks to us from: the nominated address, or before nomination
  * the last validated address DTLS (or a check) came from. */
+/* DTLS goes where media goes (leg_media_address). */
 static const struct sockaddr *dtls_destination(const struct leg *l, socklen_t *len)
 {
-    const struct sockaddr *sel = ice_selected_address(&l->ice, len);
-    if (sel)
-        return sel;
-    if (l->dtls_to_len == 0)
-        return NULL;
-    *len = l->dtls_to_len;
-    return (const struct sockaddr *)&l->dtls_to;
+    return leg_media_address(l, len);
 }
 
 static void flush_dtls(struct leg *l, const struct leg_io *io)

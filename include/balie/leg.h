@@ -187,7 +187,8 @@ int leg_restart(struct leg *l, const struct media_leg_params *p);
 /* True once SRTP keys are in place (MEDIA_LEG_DTLS_CONNECTED was reported) and not failed. */
 bool leg_media_ready(const struct leg *l);
 
-/* Where media for this browser goes: the nominated address, or NULL. */
+/* Where media (and DTLS) for this browser goes: the nominated address, or before nomination
+ * the last validated address it spoke from (RFC 8445 §12.1), or NULL. `len` may be NULL. */
 const struct sockaddr *leg_media_address(const struct leg *l, socklen_t *len);
 
 /* Fills `out` for WORKER_EVT_LEG_STATS. */

@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <stdio.h>
+
+#include <arpa/inet.h>
 #include <string.h>
 
 #include "balie/leg.h"
@@ -163,8 +165,9 @@ Test(leg, wrong_password_is_rejected_and_binds_nothing)
     teardown_one(&f);
 }
 
-/* The first valid check binds the address even without USE-CANDIDATE; media waits for the
- * nomination. */
+/* The first valid check binds the address even without USE-CANDIDATE, and media may go there
+ * at once (RFC 8445 §12.1: any valid pair before nomination); nomination reports ICE
+ * connected. */
 Test(leg, first_valid_check_binds_before_nomination)
 {
     struct fixture f;
@@ -174,7 +177,11 @@ Test(leg, first_valid_check_binds_before_nomination)
     gw_pump(&f.g);
     cr_assert_eq(f.g.mux.addrs.count, 1);
     cr_assert_eq(gw_count_events(&f.g, 1, MEDIA_LEG_ICE_CONNECTED, 0), 0);
-    cr_assert_null(leg_media_address(f.leg, NULL));
+    socklen_t len = 0;
+    const struct sockaddr *to = leg_media_address(f.leg, &len);
+    cr_assert_not_null(to, "a validated address carries media before nomination");
+    cr_assert_eq(len, sizeof(struct sockaddr_in));
+    cr_assert_eq(ntohs(((const struct sockaddr_in *)to)->sin_port), 5001);
     peer_check(&f.p, true);
     gw_pump(&f.g);
     cr_assert_eq(gw_count_events(&f.g, 1, MEDIA_LEG_ICE_CONNECTED, 0), 1);
