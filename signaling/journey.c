@@ -1,6 +1,7 @@
 /* Journey signals in memory: ids, outcome names, finishing a record, its JSON form, and the
  * /metrics aggregates over every signal this gateway closed. The store is journey_sqlite.c. */
 #include "balie/journey.h"
+#include "balie/strbuf.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -123,4 +124,122 @@ char *journey_to_json(const struct journey_signal *s)
     char *text = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return text;
+}
+
+/* ---- Metrics ---- */
+
+#define JM_SERVICES 33 /* every configured service, and "other" */
+static const double wait_buckets[] = {5, 15, 30, 60, 120, 300, 600, 1200, 1800};
+static const double talk_buckets[] = {30, 60, 180, 300, 600, 900, 1800, 3600};
+#define WAIT_N (sizeof(wait_buckets) / sizeof(wait_buckets[0]))
+#define TALK_N (sizeof(talk_buckets) / sizeof(talk_buckets[0]))
+
+struct histogram {
+    uint64_t bucket[10]; /* per bucket, not cumulative; the last is +Inf */
+    uint64_t count;
+    double sum;
+};
+
+struct journey_metrics {
+    int service_level_s;
+    char service[JM_SERVICES][32];
+    int services;
+    uint64_t by_outcome[JM_SERVICES][JOURNEY_OUTCOME_COUNT];
+    struct histogram wait, talk;
+    uint64_t answered, answered_in_time, offered;
+};
+
+struct journey_metrics *journey_metrics_new(int service_level_s)
+{
+    struct journey_metrics *jm = calloc(1, sizeof(*jm));
+    if (jm)
+        jm->service_level_s = service_level_s > 0 ? service_level_s : 60;
+    return jm;
+}
+
+void journey_metrics_free(struct journey_metrics *jm)
+{
+    free(jm);
+}
+
+static void observe(struct histogram *h, const double *bounds, size_t n, double value)
+{
+    size_t i = 0;
+    while (i < n && value > bounds[i])
+        i++;
+    h->bucket[i]++;
+    h->count++;
+    h->sum += value;
+}
+
+/* Services come from the configuration, so the label set is bounded; past the table, "other". */
+static int service_slot(struct journey_metrics *jm, const char *service)
+{
+    for (int i = 0; i < jm->services; i++)
+        if (strcmp(jm->service[i], service) == 0)
+            return i;
+    if (jm->services < JM_SERVICES - 1) {
+        snprintf(jm->service[jm->services], sizeof(jm->service[0]), "%s", service);
+        return jm->services++;
+    }
+    snprintf(jm->service[JM_SERVICES - 1], sizeof(jm->service[0]), "other");
+    return JM_SERVICES - 1;
+}
+
+void journey_metrics_observe(struct journey_metrics *jm, const struct journey_signal *s)
+{
+    if (!jm || s->outcome == JOURNEY_OPEN)
+        return;
+    jm->by_outcome[service_slot(jm, s->service)][s->outcome]++;
+    observe(&jm->wait, wait_buckets, WAIT_N, (double)s->wait_s);
+    /* The service level counts sessions that reached an agent or gave up in the queue. */
+    jm->offered++;
+    if (s->answered_ms) {
+        jm->answered++;
+        if (s->wait_s <= jm->service_level_s)
+            jm->answered_in_time++;
+        observe(&jm->talk, talk_buckets, TALK_N, (double)s->talk_s);
+    }
+}
+
+static void write_histogram(struct strbuf *out, const char *name, const char *help,
+                            const struct histogram *h, const double *bounds, size_t n)
+{
+    strbuf_appendf(out, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < n; i++) {
+        cumulative += h->bucket[i];
+        strbuf_appendf(out, "%s_bucket{le=\"%g\"} %llu\n", name, bounds[i],
+                       (unsigned long long)cumulative);
+    }
+    strbuf_appendf(out, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %g\n%s_count %llu\n", name,
+                   (unsigned long long)h->count, name, h->sum, name, (unsigned long long)h->count);
+}
+
+void journey_metrics_collect(struct strbuf *out, void *arg)
+{
+    const struct journey_metrics *jm = arg;
+    strbuf_appendf(out, "# HELP balie_journey_signals_total Sessions recorded, by outcome and "
+                        "service.\n# TYPE balie_journey_signals_total counter\n");
+    for (int i = 0; i < JM_SERVICES; i++) {
+        if (!jm->service[i][0])
+            continue;
+        for (int o = JOURNEY_COMPLETED; o < JOURNEY_OUTCOME_COUNT; o++)
+            strbuf_appendf(out, "balie_journey_signals_total{outcome=\"%s\",service=\"%s\"} %llu\n",
+                           outcome_names[o], jm->service[i],
+                           (unsigned long long)jm->by_outcome[i][o]);
+    }
+    write_histogram(out, "balie_journey_wait_seconds",
+                    "Time from joining the queue to an agent taking the session (or its end).",
+                    &jm->wait, wait_buckets, WAIT_N);
+    write_histogram(out, "balie_journey_talk_seconds",
+                    "Time from an agent taking a session to "
+                    "its end.",
+                    &jm->talk, talk_buckets, TALK_N);
+    strbuf_appendf(out,
+                   "# HELP balie_journey_service_level Share of ended sessions an agent took "
+                   "within %d s (1 when none ended yet).\n"
+                   "# TYPE balie_journey_service_level gauge\nbalie_journey_service_level %g\n",
+                   jm->service_level_s,
+                   jm->offered ? (double)jm->answered_in_time / (double)jm->offered : 1.0);
 }

@@ -53,6 +53,11 @@ struct server {
     struct session_store *sessions;
     lws_sorted_usec_list_t tick;
 
+    /* Journey signals (journey.h): the store in data_dir/balie.db and the /metrics aggregates. */
+    struct journey_store *journey;
+    struct journey_metrics *journey_metrics;
+    uint64_t journey_purged_ms; /* when retention last ran */
+
     /* Logged-in people (identity/session.c); the WebSocket looks cookies up here. */
     struct auth *auth; /* providers, pending logins, counters (auth.c) */
 };

@@ -76,6 +76,19 @@ void journey_finish_at(struct journey_signal *s, enum journey_outcome outcome, c
 /* The signal as a JSON object (text, malloc'd; the caller frees), or NULL. */
 char *journey_to_json(const struct journey_signal *s);
 
+/* ---- Metrics: aggregates over the signals this process closed ---- */
+
+struct strbuf;
+struct journey_metrics;
+
+/* `service_level_s`: the "answered within" threshold of balie_journey_service_level. */
+struct journey_metrics *journey_metrics_new(int service_level_s);
+void journey_metrics_free(struct journey_metrics *jm);
+void journey_metrics_observe(struct journey_metrics *jm, const struct journey_signal *s);
+/* A metrics_collector_fn: counts by outcome and service, wait and talk time histograms and the
+ * service level, in Prometheus text. */
+void journey_metrics_collect(struct strbuf *out, void *jm);
+
 /* ---- The store ---- */
 
 struct journey_store;
