@@ -18,8 +18,8 @@
 #define BALIE_SOURCE_WEB_ROOT ""
 #endif
 
-static const char *const route_names[ROUTE_COUNT] = {"healthz", "readyz",   "metrics", "page",
-                                                     "auth",    "notfound", "method"};
+static const char *const route_names[ROUTE_COUNT] = {"healthz", "readyz", "metrics",  "page",
+                                                     "auth",    "admin",  "notfound", "method"};
 
 uint64_t server_now_ms(void)
 {
@@ -78,6 +78,9 @@ static void collect_server_metrics(struct strbuf *out, void *arg)
                          (double)srv->ws_refused);
     metrics_write_simple(out, "balie_calls_active", "gauge", "Calls in progress.",
                          srv->active_calls);
+    metrics_write_simple(out, "balie_admin_refused_total", "counter",
+                         "Admin API requests refused for a missing or wrong bearer token.",
+                         (double)srv->admin_refused);
     strbuf_appendf(out, "# HELP balie_http_requests_total HTTP requests by route.\n"
                         "# TYPE balie_http_requests_total counter\n");
     for (int i = 0; i < ROUTE_COUNT; i++)
@@ -330,6 +333,8 @@ int server_create(struct server **out, const struct balie_config *cfg, const cha
     err = auth_init(srv);
     if (!err)
         err = journey_start(srv);
+    if (!err)
+        err = admin_init(srv);
     if (err) {
         server_destroy(srv);
         return err;
@@ -383,5 +388,6 @@ void server_destroy(struct server *srv)
     journey_store_close(srv->journey);
     journey_metrics_free(srv->journey_metrics);
     auth_free(srv);
+    admin_free(srv);
     free(srv);
 }
