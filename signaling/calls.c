@@ -91,8 +91,24 @@ static void send_ack(struct ws_client *c, const struct proto_id *id)
 
 /* The citizen joined: the session begins and is written as open at once, so that even a
  * gateway killed now leaves a row (closed as dropped at the next start). */
+/* A handover context is free text from another channel; only a short reference of id
+ * characters is kept, so no message or personal detail can ride along into the signal. */
+static bool context_is_reference(const char *context)
+{
+    size_t n = context ? strlen(context) : 0;
+    if (n == 0 || n >= sizeof(((struct journey_signal *)0)->context_ref))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = context[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '.' || ch == '_' || ch == ':' || ch == '-'))
+            return false;
+    }
+    return true;
+}
+
 static void journey_begin(struct calls *calls, struct ws_client *c, const char *service,
-                          const char *appointment)
+                          const char *appointment, const char *context)
 {
     struct journey_signal *s = calloc(1, sizeof(*s));
     if (!s || journey_init(s) != 0) {
@@ -100,11 +116,17 @@ static void journey_begin(struct calls *calls, struct ws_client *c, const char *
         log_error("journey", "cannot start a signal (out of memory or entropy)");
         return;
     }
-    snprintf(s->service, sizeof(s->service), "%s", service);
+    /* No service named: the queue took the only one there is. */
+    snprintf(s->service, sizeof(s->service), "%s",
+             service                     ? service
+             : calls->cfg->service_count ? calls->cfg->services[0].id
+                                         : "");
     snprintf(s->pseudonym, sizeof(s->pseudonym), "%s", c->pseudonym);
     snprintf(s->loa, sizeof(s->loa), "%s", identity_loa_name(c->loa));
     snprintf(s->provider, sizeof(s->provider), "%s", c->provider);
     snprintf(s->appointment, sizeof(s->appointment), "%s", appointment ? appointment : "");
+    if (context_is_reference(context))
+        snprintf(s->context_ref, sizeof(s->context_ref), "%s", context);
     if (calls->journey && journey_open(calls->journey, s) != 0)
         log_error("journey", "cannot write the open signal %s", s->id);
     c->journey = s;
@@ -657,7 +679,7 @@ static void handle_join(struct calls *calls, struct ws_client *c, const struct p
         return;
     }
     calls->joins++;
-    journey_begin(calls, c, m->join.service, m->join.appointment);
+    journey_begin(calls, c, m->join.service, m->join.appointment, m->join.context);
     send_ack(c, &m->id);
     uint32_t pos = 0;
     int32_t eta = -1;
