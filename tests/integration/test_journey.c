@@ -186,6 +186,28 @@ Test(journey, sigkill_mid_session_leaves_one_dropped_signal, .timeout = 90)
     cr_assert_not_null(strstr(logs, "closed 1 sessions the previous run left open"));
 }
 
+Test(journey, stopping_with_a_waiting_citizen_is_abandoned_gateway_shutdown, .timeout = 90)
+{
+    start();
+    FILE *p = citizen("wait");
+    expect_line(p, "queued");
+    keep_log();
+    cr_assert_eq(daemon_stop(&d, SIGTERM, 10000, NULL), 0);
+    pclose(p);
+    start();
+    char token[64];
+    read_token(token, sizeof(token));
+    json_t *j = export_signals(token);
+    cr_assert_eq(json_integer_value(json_object_get(j, "count")), 1);
+    json_t *s = json_array_get(json_object_get(j, "signals"), 0);
+    cr_assert_str_eq(field(s, "outcome"), "abandoned");
+    cr_assert_str_eq(field(s, "end_reason"), "gateway_shutdown");
+    json_decref(j);
+    keep_log();
+    cr_assert_null(strstr(logs, "left open"), "a clean stop leaves nothing to recover");
+    cr_assert_null(strstr(logs, BSN), "a log line holds the subject");
+}
+
 Test(journey, leaving_the_queue_is_abandoned_and_erase_removes_it, .timeout = 90)
 {
     start();
