@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 
 #include "balie/journey.h"
+#include "balie/strbuf.h"
 
 static char dir[64], path[128];
 
@@ -348,4 +349,51 @@ Test(journey, write_time_is_measured)
     fprintf(stderr, "journey: %.0f us per durable write (open or close), %d sessions\n", us, N);
     cr_assert_lt(us, 200000.0, "a write must not stall the control thread for long");
     journey_store_close(st);
+}
+
+static void ended(struct journey_metrics *jm, const char *service, enum journey_outcome out,
+                  int64_t wait_ms, int64_t talk_ms)
+{
+    struct journey_signal s;
+    cr_assert_eq(journey_init(&s), 0);
+    snprintf(s.service, sizeof(s.service), "%s", service);
+    s.joined_ms = 1000000;
+    if (talk_ms >= 0)
+        s.answered_ms = s.joined_ms + wait_ms;
+    journey_finish_at(&s, out, "x", NULL, s.joined_ms + wait_ms + (talk_ms > 0 ? talk_ms : 0));
+    journey_metrics_observe(jm, &s);
+}
+
+Test(journey, metrics_histograms_and_service_level)
+{
+    struct journey_metrics *jm = journey_metrics_new(60);
+    cr_assert_not_null(jm);
+    ended(jm, "paspoort", JOURNEY_COMPLETED, 10000, 200000); /* answered in time */
+    ended(jm, "paspoort", JOURNEY_COMPLETED, 90000, 30000);  /* answered late */
+    ended(jm, "algemeen", JOURNEY_ABANDONED, 20000, -1);     /* never answered */
+    ended(jm, "algemeen", JOURNEY_FAILED, 5000, 0);          /* answered, failed to connect */
+    struct strbuf sb;
+    strbuf_init(&sb);
+    journey_metrics_collect(&sb, jm);
+    cr_assert(!sb.failed);
+    const char *t = sb.data;
+    cr_assert_not_null(
+        strstr(t, "balie_journey_signals_total{outcome=\"completed\",service=\"paspoort\"} 2\n"));
+    cr_assert_not_null(
+        strstr(t, "balie_journey_signals_total{outcome=\"abandoned\",service=\"algemeen\"} 1\n"));
+    cr_assert_not_null(
+        strstr(t, "balie_journey_signals_total{outcome=\"failed\",service=\"algemeen\"} 1\n"));
+    /* Buckets are cumulative: waits of 5, 10, 20 and 90 s. */
+    cr_assert_not_null(strstr(t, "balie_journey_wait_seconds_bucket{le=\"5\"} 1\n"), "%s", t);
+    cr_assert_not_null(strstr(t, "balie_journey_wait_seconds_bucket{le=\"15\"} 2\n"));
+    cr_assert_not_null(strstr(t, "balie_journey_wait_seconds_bucket{le=\"30\"} 3\n"));
+    cr_assert_not_null(strstr(t, "balie_journey_wait_seconds_bucket{le=\"120\"} 4\n"));
+    cr_assert_not_null(strstr(t, "balie_journey_wait_seconds_bucket{le=\"+Inf\"} 4\n"));
+    cr_assert_not_null(strstr(t, "balie_journey_wait_seconds_sum 125\n"));
+    cr_assert_not_null(strstr(t, "balie_journey_talk_seconds_count 3\n"), "%s", t);
+    cr_assert_not_null(strstr(t, "balie_journey_talk_seconds_sum 230\n"));
+    /* 2 of 4 taken within 60 s (the 5 s failed one and the 10 s completed one). */
+    cr_assert_not_null(strstr(t, "balie_journey_service_level 0.5\n"), "%s", t);
+    strbuf_free(&sb);
+    journey_metrics_free(jm);
 }
