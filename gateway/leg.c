@@ -157,9 +157,15 @@ void leg_input_stun(struct leg *l, const struct leg_io *io, uint64_t now_us, con
     if (l->ice_connected_us == 0)
         l->ice_connected_us = now_us;
     if (l->quiet_reported) {
-        /* The browser is back (its old path recovered, or a restart completed). */
+        /* The browser is back (its old path recovered, or a restart completed). Both decoders
+         * lost packets while the path was dead: ask both browsers for a keyframe at once, so
+         * the picture returns within a round trip instead of at the next periodic keyframe. */
         l->quiet_reported = false;
         io->state(io->ctx, l, MEDIA_LEG_ICE_CONNECTED, MEDIA_FAIL_NONE);
+        if (l->srtp_ready && l->peer && leg_media_ready(l->peer)) {
+            (void)relay_request_keyframe(l, io, now_us, false);
+            (void)relay_request_keyframe(l->peer, io, now_us, false);
+        }
     }
     sync_bindings(l, io);
     if (l->dtls_to_len == 0)
