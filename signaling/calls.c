@@ -291,10 +291,13 @@ static void collect_media_metrics(struct strbuf *out, const struct calls *calls)
     media_averages(calls, &rtt, &jitter, &legs);
     metrics_write_simple(out, "balie_media_legs_reporting", "gauge",
                          "Legs of running calls that report statistics.", legs);
-    metrics_write_simple(out, "balie_media_rtt_ms_avg", "gauge",
-                         "Average round-trip time over reporting legs (RTCP), in ms.", rtt);
-    metrics_write_simple(out, "balie_media_jitter_ms_avg", "gauge",
-                         "Average video receive jitter over reporting legs, in ms.", jitter);
+    /* Prometheus wants base units: seconds, not milliseconds. */
+    metrics_write_simple(out, "balie_media_rtt_seconds_avg", "gauge",
+                         "Average round-trip time over reporting legs (RTCP), in seconds.",
+                         rtt / 1000.0);
+    metrics_write_simple(out, "balie_media_jitter_seconds_avg", "gauge",
+                         "Average video receive jitter over reporting legs, in seconds.",
+                         jitter / 1000.0);
 }
 
 static void collect_call_metrics(struct strbuf *out, void *arg)
@@ -389,6 +392,14 @@ void calls_set_draining(struct calls *calls, bool draining)
 int calls_active(const struct calls *calls)
 {
     return calls->active;
+}
+
+size_t calls_pending_output(const struct calls *calls)
+{
+    size_t n = 0;
+    for (const struct ws_client *c = calls->clients; c; c = c->next)
+        n += c->out_count;
+    return n;
 }
 
 int calls_clients(const struct calls *calls)

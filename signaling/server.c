@@ -51,7 +51,8 @@ static int find_web_root(struct server *srv)
     }
     for (int i = 0; i < n; i++) {
         char probe[PATH_MAX + 16];
-        snprintf(probe, sizeof(probe), "%s/index.html", candidates[i]);
+        /* The precision bounds what gcc's -O2 truncation analysis sees (a PATH_MAX entry). */
+        snprintf(probe, sizeof(probe), "%.*s/index.html", PATH_MAX - 1, candidates[i]);
         if (candidates[i][0] && access(probe, R_OK) == 0 && realpath(candidates[i], srv->web_root))
             return 0;
     }
@@ -344,9 +345,21 @@ int server_create(struct server **out, const struct balie_config *cfg, const cha
     return 0;
 }
 
+/* After the last call ended, its `ended` messages may still be queued: keep serving until they
+ * are written, for at most this long, so a drain never swallows the end of a call. */
+#define SERVER_FLUSH_MS 1000
+
 int server_run(struct server *srv)
 {
-    while (!srv->finished) {
+    uint64_t flush_until = 0;
+    for (;;) {
+        if (srv->finished) {
+            uint64_t now = server_now_ms();
+            if (flush_until == 0)
+                flush_until = now + SERVER_FLUSH_MS;
+            if (calls_pending_output(srv->calls) == 0 || now >= flush_until)
+                break;
+        }
         if (lws_service(srv->ctx, 0) < 0) {
             log_error("server", "event loop failed");
             return 1;

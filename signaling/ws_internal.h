@@ -90,5 +90,7 @@ void calls_attach_journey(struct calls *calls, struct journey_store *store,
 void calls_shutdown(struct calls *calls);
 int calls_active(const struct calls *calls);
 int calls_clients(const struct calls *calls);
+/* Frames queued for clients and not yet written (the last `ended` of a drain, say). */
+size_t calls_pending_output(const struct calls *calls);
 
 #endif

@@ -86,6 +86,8 @@ build() { # build PRESET [TARGET...]
 }
 
 run_suite "build (dev, -Werror)" build dev || { echo "The build failed; no tests can run."; exit 1; }
+# README's first command builds the release preset: -O2 finds warnings the debug build does not.
+run_suite "build (release, -O2 -Werror)" build release
 
 if want lint; then
   run_suite "lint: clang-format" tests/lint.sh format
