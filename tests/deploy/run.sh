@@ -63,6 +63,25 @@ else
     bad "kubectl is not installed"
 fi
 
+# --- 2b. The systemd unit -------------------------------------------------------------------
+if command -v systemd-analyze >/dev/null; then
+    # The binary is not installed on a test machine; everything else must verify cleanly.
+    unit_dir=$(mktemp -d)
+    sed 's|^ExecStart=.*|ExecStart=/bin/true|' deploy/systemd/balie-gateway.service >"$unit_dir/balie-gateway.service"
+    out=$(timeout 60 systemd-analyze verify "$unit_dir/balie-gateway.service" 2>&1)
+    unit=deploy/systemd/balie-gateway.service
+    if [ -z "$out" ] && grep -q '^DynamicUser=yes' $unit && grep -q '^CapabilityBoundingSet=$' $unit &&
+        grep -q '^SystemCallFilter=@system-service' $unit; then
+        ok "systemd-analyze verify: the hardened unit"
+    else
+        bad "systemd-analyze verify $unit"
+        echo "$out"
+    fi
+    rm -rf "$unit_dir"
+else
+    skip "systemd-analyze is not installed"
+fi
+
 [ "${1:-}" = static ] && finish
 
 # --- 3. The image ---------------------------------------------------------------------------
