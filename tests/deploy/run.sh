@@ -156,25 +156,28 @@ if echo "$labels" | grep -q '"org.opencontainers.image.licenses":"EUPL-1.2"' &&
 else
     bad "OCI labels: $labels"
 fi
-uid=$(timeout 60 podman run --rm --entrypoint id "$image" -u 2>&1)
+# (stderr dropped: without systemd here podman complains it cannot schedule the healthcheck.)
+uid=$(timeout 60 podman run --rm --entrypoint id "$image" -u 2>/dev/null)
 if [[ "$uid" =~ ^[0-9]+$ ]] && [ "$uid" -ne 0 ]; then ok "runs as uid $uid, not root"; else bad "user: '$uid'"; fi
-cc=$(timeout 60 podman run --rm --entrypoint sh "$image" -c 'command -v cc gcc clang c99 make' 2>&1)
+cc=$(timeout 60 podman run --rm --entrypoint sh "$image" -c 'command -v cc gcc clang c99 make' 2>/dev/null)
 if [ -z "$cc" ]; then ok "no compiler in the image"; else bad "the image has a compiler: $cc"; fi
 
 # --- 4. Run it ------------------------------------------------------------------------------
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 name=balie-deploy-test-$$
 base_url=http://127.0.0.1:$port
-cleanup() { podman rm -f -t 0 "$name" >/dev/null 2>&1 || true; }
+cleanup() { podman rm -f -v -t 0 "$name" >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 note "starting the container on $base_url …"
-# As Kubernetes runs it: read-only root, the data dir a fresh tmpfs owned by the image's user.
-# Development, so the dev login lets the aiortc peers in.
+# As Kubernetes runs it: a read-only root; the data dir is the image's VOLUME (a fresh
+# anonymous volume owned by the image's user, removed with the container). Development, so
+# the dev login lets the aiortc peers in; not behind a proxy, since the peers post from
+# http://127.0.0.1 and a gateway behind a TLS proxy takes only https origins as its own.
 if ! timeout 60 podman run -d --name "$name" --network host --read-only \
-    --tmpfs /var/lib/balie:rw,mode=0700,uid=10001,gid=10001 \
-    -e BALIE_GENERAL_ENVIRONMENT=development -e BALIE_HTTP_LISTEN=127.0.0.1 \
+    -e BALIE_GENERAL_ENVIRONMENT=development -e BALIE_HTTP_LISTEN=127.0.0.1 -e BALIE_HTTP_BEHIND_PROXY=false \
     -e BALIE_HTTP_PORT="$port" -e BALIE_MEDIA_BIND=127.0.0.1 -e BALIE_MEDIA_PORT_BASE=0 \
-    -e BALIE_SHUTDOWN_GRACE_S=10 "$image" >/dev/null; then
+    -e BALIE_SHUTDOWN_GRACE_S=10 "$image" >/dev/null 2>"$proot/run.err"; then
+    cat "$proot/run.err"
     bad "podman run"
     finish
 fi
@@ -197,8 +200,12 @@ code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$base_url/")
 [ "$code" = 200 ] && ok "the web pages are served from the image (/ is 200)" || bad "/: $code"
 if out=$(curl -sf --max-time 5 "$base_url/metrics" | timeout 30 promtool check metrics 2>&1); then
     ok "promtool check metrics accepts /metrics"
+elif echo "$out" | grep -q 'error while linting'; then
+    bad "promtool cannot parse /metrics"
+    echo "$out" | head -20
 else
-    bad "promtool check metrics"
+    # Parsed, but against Prometheus's naming rules (e.g. units must be base units: _seconds).
+    bad "promtool check metrics: /metrics breaks Prometheus's naming rules"
     echo "$out" | head -20
 fi
 if timeout 30 podman healthcheck run "$name" >/dev/null 2>&1; then
@@ -208,7 +215,8 @@ else
 fi
 
 # --- 5. A real call through the container ---------------------------------------------------
-peer=tests/e2e/aiortc_peer.py
+# BALIE_AIORTC_PEER: another copy of the peer (e.g. from a branch not yet merged).
+peer=${BALIE_AIORTC_PEER:-tests/e2e/aiortc_peer.py}
 if [ ! -f "$peer" ] || ! /usr/bin/python3 -c 'import aiortc' 2>/dev/null; then
     skip "call through the container: $peer or python3-aiortc is missing"
 else
@@ -256,7 +264,7 @@ EOF
         ok "a call through the container: ${verdict#OK }"
     else
         bad "a call through the container: $verdict"
-        tail -5 "$logs_dir"/*.err
+        tail -n 5 "$logs_dir"/*.err
     fi
     rm -rf "$logs_dir"
 fi
