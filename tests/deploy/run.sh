@@ -222,7 +222,7 @@ if [ ! -f "$peer" ] || ! /usr/bin/python3 -c 'import aiortc' 2>/dev/null; then
 else
     note "a call between two aiortc peers through the container …"
     logs_dir=$(mktemp -d)
-    timeout 90 /usr/bin/python3 "$peer" --url "$base_url" --role citizen --seconds 30 \
+    timeout 90 /usr/bin/python3 "$peer" --url "$base_url" --role citizen --seconds 30 --progress --timeout 40 \
         >"$logs_dir/citizen.out" 2>"$logs_dir/citizen.err" &
     cpid=$!
     for _ in $(seq 1 40); do
