@@ -9,7 +9,7 @@ run_pkgs=(build-essential cmake pkg-config ca-certificates openssl
   libwebsockets-dev libssl-dev libsrtp2-dev libopus-dev libvpx-dev libjansson-dev
   libsqlite3-dev libcurl4-openssl-dev)
 test_pkgs=(libcriterion-dev clang clang-tidy clang-format cppcheck curl iproute2
-  python3 python3-aiortc chromium
+  python3 python3-aiortc python3-numpy python3-websockets chromium coturn
   podman buildah runc debootstrap yamllint prometheus)
 
 pkgs=("${run_pkgs[@]}")

@@ -49,6 +49,9 @@ static const struct key_def keys[] = {
     {"identity", "dev_provider", KEY_ENUM, F(identity.dev_provider), 0, 0, "auto|true|false",
      "auto"},
     {"identity", "pseudonym_secret", KEY_STRING, F(identity.pseudonym_secret), 0, 0, NULL, ""},
+    {"admin", "token_file", KEY_STRING, F(admin.token_file), 0, 0, NULL, ""},
+    {"journey", "retention_days", KEY_INT, F(journey.retention_days), 1, 36500, NULL, "365"},
+    {"journey", "service_level_s", KEY_INT, F(journey.service_level_s), 1, 3600, NULL, "60"},
 };
 #define KEY_COUNT (sizeof(keys) / sizeof(keys[0]))
 

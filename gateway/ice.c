@@ -82,7 +82,7 @@ int ice_restart(struct ice_agent *a)
 
 /* Fills `out` from a socket address; an IPv4-mapped IPv6 address (a dual-stack socket) is
  * kept as IPv6 so that it compares equal to what the same socket reports next time. */
-static int addr_from_sockaddr(const struct sockaddr *sa, socklen_t len, struct ice_addr *out)
+int ice_addr_from_sockaddr(const struct sockaddr *sa, socklen_t len, struct ice_addr *out)
 {
     memset(out, 0, sizeof(*out));
     if (!sa || len < (socklen_t)sizeof(sa_family_t))
@@ -317,7 +317,7 @@ int ice_handle_stun(struct ice_agent *a, uint64_t now_us, const uint8_t *buf, si
     struct ice_addr peer;
     int rc = stun_parse(buf, len, &m);
     if (rc == 0)
-        rc = addr_from_sockaddr(from, from_len, &peer);
+        rc = ice_addr_from_sockaddr(from, from_len, &peer);
     if (rc != 0) {
         a->checks_dropped++;
         return rc;
@@ -374,7 +374,7 @@ bool ice_address_validated(const struct ice_agent *a, const struct sockaddr *add
                            socklen_t addr_len)
 {
     struct ice_addr x;
-    if (addr_from_sockaddr(addr, addr_len, &x) < 0)
+    if (ice_addr_from_sockaddr(addr, addr_len, &x) < 0)
         return false;
     for (unsigned i = 0; i < a->validated_count; i++)
         if (addr_equal(&a->validated[i], &x))

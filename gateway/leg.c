@@ -68,9 +68,20 @@ bool leg_media_ready(const struct leg *l)
     return l->srtp_ready && l->failed == MEDIA_FAIL_NONE && !l->closed;
 }
 
+/* RFC 8445 §12.1: before a pair is nominated, media may go out on any valid pair. Chromium
+ * nominates up to seconds after its first valid check, so waiting for nomination would leave
+ * one direction silent that long; we send where DTLS goes, the last validated address the
+ * browser spoke from (l->dtls_to is only ever set from a validated source). */
 const struct sockaddr *leg_media_address(const struct leg *l, socklen_t *len)
 {
-    return ice_selected_address(&l->ice, len);
+    const struct sockaddr *sel = ice_selected_address(&l->ice, len);
+    if (sel)
+        return sel;
+    if (l->dtls_to_len == 0)
+        return NULL;
+    if (len)
+        *len = l->dtls_to_len;
+    return (const struct sockaddr *)&l->dtls_to;
 }
 
 static bool leg_dead(const struct leg *l)
@@ -145,6 +156,11 @@ void leg_input_stun(struct leg *l, const struct leg_io *io, uint64_t now_us, con
         return;
     if (l->ice_connected_us == 0)
         l->ice_connected_us = now_us;
+    if (l->quiet_reported) {
+        /* The browser is back (its old path recovered, or a restart completed). */
+        l->quiet_reported = false;
+        io->state(io->ctx, l, MEDIA_LEG_ICE_CONNECTED, MEDIA_FAIL_NONE);
+    }
     sync_bindings(l, io);
     if (l->dtls_to_len == 0)
         remember_dtls_peer(l, from, from_len);
@@ -161,15 +177,10 @@ void leg_input_stun(struct leg *l, const struct leg_io *io, uint64_t now_us, con
 
 /* DTLS goes where the browser talks to us from: the nominated address, or before nomination
  * the last validated address DTLS (or a check) came from. */
+/* DTLS goes where media goes (leg_media_address). */
 static const struct sockaddr *dtls_destination(const struct leg *l, socklen_t *len)
 {
-    const struct sockaddr *sel = ice_selected_address(&l->ice, len);
-    if (sel)
-        return sel;
-    if (l->dtls_to_len == 0)
-        return NULL;
-    *len = l->dtls_to_len;
-    return (const struct sockaddr *)&l->dtls_to;
+    return leg_media_address(l, len);
 }
 
 static void flush_dtls(struct leg *l, const struct leg_io *io)
@@ -270,7 +281,14 @@ int leg_answer(struct leg *l, const struct leg_io *io, const struct media_answer
     if (leg_dead(l))
         return -ENOTCONN;
     if (l->have_answer) {
-        /* A renegotiation keeps ICE and DTLS; only the streams may have changed. */
+        /* A renegotiation keeps DTLS; after an ICE restart it brings new remote credentials. */
+        if (l->restarting) {
+            if (ice_set_remote_credentials(&l->ice, a->ice_ufrag, a->ice_pwd) != 0) {
+                leg_fail(l, io, MEDIA_FAIL_ICE);
+                return -EINVAL;
+            }
+            l->restarting = false;
+        }
         take_answer_ssrcs(l, a);
         return 0;
     }
@@ -395,6 +413,34 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
     return a < b ? a : b;
 }
 
+static uint64_t quiet_us(const struct leg *l)
+{
+    return (uint64_t)(l->params.quiet_ms ? l->params.quiet_ms : MEDIA_QUIET_MS_DEFAULT) * 1000u;
+}
+
+int leg_restart(struct leg *l, const struct media_leg_params *p)
+{
+    if (!l || !p)
+        return -EINVAL;
+    if (leg_dead(l))
+        return -ENOTCONN;
+    size_t ufrag_len = strnlen(p->ice_ufrag, sizeof(p->ice_ufrag));
+    size_t pwd_len = strnlen(p->ice_pwd, sizeof(p->ice_pwd));
+    if (ufrag_len < 4 || ufrag_len > ICE_UFRAG_LEN || pwd_len < 22 || pwd_len > ICE_PWD_LEN)
+        return -EINVAL;
+    if (ice_restart(&l->ice) != 0)
+        return -EIO;
+    /* As at creation, the credentials are the control thread's: they are in its new offer. */
+    memcpy(l->ice.local_ufrag, p->ice_ufrag, ufrag_len + 1);
+    memcpy(l->ice.local_pwd, p->ice_pwd, pwd_len + 1);
+    memcpy(l->previous_ufrag, l->params.ice_ufrag, sizeof(l->previous_ufrag));
+    l->previous_ufrag[sizeof(l->previous_ufrag) - 1] = '\0';
+    memcpy(l->params.ice_ufrag, p->ice_ufrag, ufrag_len + 1);
+    memcpy(l->params.ice_pwd, p->ice_pwd, pwd_len + 1);
+    l->restarting = true;
+    return 0;
+}
+
 uint64_t leg_next_timeout_us(const struct leg *l, uint64_t now_us)
 {
     if (leg_dead(l))
@@ -402,6 +448,8 @@ uint64_t leg_next_timeout_us(const struct leg *l, uint64_t now_us)
     const struct ice_agent *a = &l->ice;
     uint64_t next = a->connected ? a->last_consent_us + a->consent_timeout_us
                                  : a->created_us + a->initial_timeout_us;
+    if (a->connected && !l->quiet_reported)
+        next = min_u64(next, a->last_consent_us + quiet_us(l));
     if (l->dtls)
         next = min_u64(next, dtls_conn_next_timeout_us(l->dtls, now_us));
     if (!l->srtp_ready && l->ice_connected_us != 0)
@@ -420,6 +468,10 @@ void leg_tick(struct leg *l, const struct leg_io *io, uint64_t now_us)
     if (ice_consent_expired(&l->ice, now_us)) {
         leg_fail(l, io, l->ice.connected ? MEDIA_FAIL_CONSENT : MEDIA_FAIL_ICE);
         return;
+    }
+    if (l->ice.connected && !l->quiet_reported && now_us - l->ice.last_consent_us >= quiet_us(l)) {
+        l->quiet_reported = true;
+        io->state(io->ctx, l, MEDIA_LEG_DISCONNECTED, MEDIA_FAIL_NONE);
     }
     if (l->dtls && dtls_conn_state(l->dtls) != DTLS_FAILED &&
         dtls_conn_next_timeout_us(l->dtls, now_us) <= now_us) {

@@ -1,3 +1,4 @@
+#include "balie/bytes.h"
 #include "balie/rtcp.h"
 
 #include <limits.h>
@@ -12,35 +13,6 @@
 
 static const uint8_t remb_id[4] = {'R', 'E', 'M', 'B'};
 
-static uint16_t rd16(const uint8_t *p)
-{
-    return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static uint32_t rd24(const uint8_t *p)
-{
-    return ((uint32_t)p[0] << 16) | ((uint32_t)p[1] << 8) | p[2];
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
-static void wr16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
 /* ---- Walking ------------------------------------------------------------------------------ */
 
 /* Reads the packet at buf[off], checking what RFC 3550 §6.4.1 and A.2 ask of each header. */
@@ -53,7 +25,7 @@ static int read_packet(const uint8_t *buf, size_t len, size_t off, struct rtcp_p
     if ((h[0] >> 6) != 2)
         return RTCP_ERR_VERSION;
     /* The length field counts 32-bit words minus one, so every packet is a multiple of 4. */
-    size_t plen = ((size_t)rd16(h + 2) + 1) * 4;
+    size_t plen = ((size_t)bytes_get16(h + 2) + 1) * 4;
     if (plen > left)
         return RTCP_ERR_LENGTH;
     p->type = h[1];
@@ -106,15 +78,15 @@ int rtcp_walk(const uint8_t *buf, size_t len, int (*cb)(const struct rtcp_packet
 
 static void read_report_block(const uint8_t *b, struct rtcp_report_block *rb)
 {
-    rb->ssrc = rd32(b);
+    rb->ssrc = bytes_get32(b);
     rb->fraction_lost = b[4];
-    uint32_t lost = rd24(b + 5);
+    uint32_t lost = bytes_get24(b + 5);
     /* 24-bit two's complement: sign-extend by hand (right shifts of negatives are not C11). */
     rb->cumulative_lost = (lost & 0x800000) ? (int32_t)lost - 0x1000000 : (int32_t)lost;
-    rb->ext_high_seq = rd32(b + 8);
-    rb->jitter = rd32(b + 12);
-    rb->lsr = rd32(b + 16);
-    rb->dlsr = rd32(b + 20);
+    rb->ext_high_seq = bytes_get32(b + 8);
+    rb->jitter = bytes_get32(b + 12);
+    rb->lsr = bytes_get32(b + 16);
+    rb->dlsr = bytes_get32(b + 20);
 }
 
 int rtcp_parse_sr(const struct rtcp_packet *p, struct rtcp_sr *out)
@@ -126,11 +98,11 @@ int rtcp_parse_sr(const struct rtcp_packet *p, struct rtcp_sr *out)
     if (p->body_len < need)
         return RTCP_ERR_FORMAT;
     const uint8_t *b = p->body;
-    out->ssrc = rd32(b);
-    out->info.ntp = ((uint64_t)rd32(b + 4) << 32) | rd32(b + 8);
-    out->info.rtp_ts = rd32(b + 12);
-    out->info.packet_count = rd32(b + 16);
-    out->info.octet_count = rd32(b + 20);
+    out->ssrc = bytes_get32(b);
+    out->info.ntp = ((uint64_t)bytes_get32(b + 4) << 32) | bytes_get32(b + 8);
+    out->info.rtp_ts = bytes_get32(b + 12);
+    out->info.packet_count = bytes_get32(b + 16);
+    out->info.octet_count = bytes_get32(b + 20);
     out->block_count = p->count;
     for (size_t i = 0; i < out->block_count; i++)
         read_report_block(b + 24 + i * REPORT_BLOCK_LEN, &out->blocks[i]);
@@ -143,7 +115,7 @@ int rtcp_parse_rr(const struct rtcp_packet *p, struct rtcp_rr *out)
         return RTCP_ERR_FORMAT;
     if (p->body_len < 4 + (size_t)p->count * REPORT_BLOCK_LEN)
         return RTCP_ERR_FORMAT;
-    out->ssrc = rd32(p->body);
+    out->ssrc = bytes_get32(p->body);
     out->block_count = p->count;
     for (size_t i = 0; i < out->block_count; i++)
         read_report_block(p->body + 4 + i * REPORT_BLOCK_LEN, &out->blocks[i]);
@@ -183,7 +155,7 @@ int rtcp_parse_sdes(const struct rtcp_packet *p, struct rtcp_sdes *out)
     for (unsigned i = 0; i < p->count; i++) {
         if (p->body_len - off < 4)
             return RTCP_ERR_FORMAT;
-        uint32_t ssrc = rd32(p->body + off);
+        uint32_t ssrc = bytes_get32(p->body + off);
         off += 4;
         int rc = read_sdes_items(p->body, p->body_len, &off, ssrc, out);
         if (rc < 0)
@@ -203,7 +175,7 @@ int rtcp_parse_bye(const struct rtcp_packet *p, struct rtcp_bye *out)
         return RTCP_ERR_FORMAT;
     out->ssrc_count = p->count;
     for (size_t i = 0; i < out->ssrc_count; i++)
-        out->ssrcs[i] = rd32(p->body + i * 4);
+        out->ssrcs[i] = bytes_get32(p->body + i * 4);
     if (off < p->body_len) {
         /* §6.6: an optional reason, a length octet and text. */
         size_t rlen = p->body[off];
@@ -221,8 +193,8 @@ int rtcp_parse_nack(const struct rtcp_packet *p, struct rtcp_nack *out)
     if (p->type != RTCP_RTPFB || p->count != RTCP_RTPFB_NACK || p->body_len < FB_COMMON_LEN + 4 ||
         (p->body_len - FB_COMMON_LEN) % 4 != 0)
         return RTCP_ERR_FORMAT;
-    out->sender_ssrc = rd32(p->body);
-    out->media_ssrc = rd32(p->body + 4);
+    out->sender_ssrc = bytes_get32(p->body);
+    out->media_ssrc = bytes_get32(p->body + 4);
     out->item_count = (p->body_len - FB_COMMON_LEN) / 4;
     out->items = p->body + FB_COMMON_LEN;
     return 0;
@@ -230,7 +202,7 @@ int rtcp_parse_nack(const struct rtcp_packet *p, struct rtcp_nack *out)
 
 struct rtcp_nack_item rtcp_nack_item(const struct rtcp_nack *n, size_t i)
 {
-    struct rtcp_nack_item it = {rd16(n->items + i * 4), rd16(n->items + i * 4 + 2)};
+    struct rtcp_nack_item it = {bytes_get16(n->items + i * 4), bytes_get16(n->items + i * 4 + 2)};
     return it;
 }
 
@@ -239,8 +211,8 @@ int rtcp_parse_pli(const struct rtcp_packet *p, struct rtcp_pli *out)
     /* RFC 4585 §6.3.1: PLI has no FCI, so "the length field MUST be 2". */
     if (p->type != RTCP_PSFB || p->count != RTCP_PSFB_PLI || p->body_len != FB_COMMON_LEN)
         return RTCP_ERR_FORMAT;
-    out->sender_ssrc = rd32(p->body);
-    out->media_ssrc = rd32(p->body + 4);
+    out->sender_ssrc = bytes_get32(p->body);
+    out->media_ssrc = bytes_get32(p->body + 4);
     return 0;
 }
 
@@ -251,7 +223,7 @@ int rtcp_parse_fir(const struct rtcp_packet *p, struct rtcp_fir *out)
         p->body_len < FB_COMMON_LEN + FIR_ENTRY_LEN ||
         (p->body_len - FB_COMMON_LEN) % FIR_ENTRY_LEN != 0)
         return RTCP_ERR_FORMAT;
-    out->sender_ssrc = rd32(p->body);
+    out->sender_ssrc = bytes_get32(p->body);
     out->entry_count = (p->body_len - FB_COMMON_LEN) / FIR_ENTRY_LEN;
     out->entries = p->body + FB_COMMON_LEN;
     return 0;
@@ -260,7 +232,7 @@ int rtcp_parse_fir(const struct rtcp_packet *p, struct rtcp_fir *out)
 struct rtcp_fir_entry rtcp_fir_entry(const struct rtcp_fir *f, size_t i)
 {
     const uint8_t *e = f->entries + i * FIR_ENTRY_LEN;
-    struct rtcp_fir_entry entry = {rd32(e), e[4]};
+    struct rtcp_fir_entry entry = {bytes_get32(e), e[4]};
     return entry;
 }
 
@@ -275,8 +247,8 @@ int rtcp_parse_remb(const struct rtcp_packet *p, struct rtcp_remb *out)
     if (p->body_len - FB_COMMON_LEN - 8 < n * 4)
         return RTCP_ERR_FORMAT;
     unsigned exp = f[5] >> 2;
-    uint64_t mantissa = ((uint64_t)(f[5] & 0x03) << 16) | rd16(f + 6);
-    out->sender_ssrc = rd32(p->body);
+    uint64_t mantissa = ((uint64_t)(f[5] & 0x03) << 16) | bytes_get16(f + 6);
+    out->sender_ssrc = bytes_get32(p->body);
     /* An exponent past 46 can overflow 64 bits; no link is that fast, so saturate. */
     if (exp > 46 && (mantissa >> (64 - exp)) != 0)
         out->bitrate_bps = UINT64_MAX;
@@ -284,7 +256,7 @@ int rtcp_parse_remb(const struct rtcp_packet *p, struct rtcp_remb *out)
         out->bitrate_bps = mantissa << exp;
     out->ssrc_count = n;
     for (size_t i = 0; i < n; i++)
-        out->ssrcs[i] = rd32(f + 8 + i * 4);
+        out->ssrcs[i] = bytes_get32(f + 8 + i * 4);
     return 0;
 }
 
@@ -294,7 +266,7 @@ static void put_header(uint8_t *out, uint8_t count, uint8_t type, size_t len)
 {
     out[0] = (uint8_t)(0x80 | count);
     out[1] = type;
-    wr16(out + 2, (uint16_t)(len / 4 - 1));
+    bytes_put16(out + 2, (uint16_t)(len / 4 - 1));
 }
 
 static void put_report_block(uint8_t *b, const struct rtcp_report_block *rb)
@@ -305,15 +277,15 @@ static void put_report_block(uint8_t *b, const struct rtcp_report_block *rb)
     if (lost < -0x800000)
         lost = -0x800000;
     uint32_t wire = (uint32_t)lost & 0xFFFFFF;
-    wr32(b, rb->ssrc);
+    bytes_put32(b, rb->ssrc);
     b[4] = rb->fraction_lost;
     b[5] = (uint8_t)(wire >> 16);
     b[6] = (uint8_t)(wire >> 8);
     b[7] = (uint8_t)wire;
-    wr32(b + 8, rb->ext_high_seq);
-    wr32(b + 12, rb->jitter);
-    wr32(b + 16, rb->lsr);
-    wr32(b + 20, rb->dlsr);
+    bytes_put32(b + 8, rb->ext_high_seq);
+    bytes_put32(b + 12, rb->jitter);
+    bytes_put32(b + 16, rb->lsr);
+    bytes_put32(b + 20, rb->dlsr);
 }
 
 int rtcp_build_sr(uint8_t *out, size_t cap, uint32_t ssrc, const struct rtcp_sender_info *info,
@@ -325,12 +297,12 @@ int rtcp_build_sr(uint8_t *out, size_t cap, uint32_t ssrc, const struct rtcp_sen
     if (cap < len)
         return RTCP_ERR_NOSPACE;
     put_header(out, (uint8_t)n, RTCP_SR, len);
-    wr32(out + 4, ssrc);
-    wr32(out + 8, (uint32_t)(info->ntp >> 32));
-    wr32(out + 12, (uint32_t)info->ntp);
-    wr32(out + 16, info->rtp_ts);
-    wr32(out + 20, info->packet_count);
-    wr32(out + 24, info->octet_count);
+    bytes_put32(out + 4, ssrc);
+    bytes_put32(out + 8, (uint32_t)(info->ntp >> 32));
+    bytes_put32(out + 12, (uint32_t)info->ntp);
+    bytes_put32(out + 16, info->rtp_ts);
+    bytes_put32(out + 20, info->packet_count);
+    bytes_put32(out + 24, info->octet_count);
     for (size_t i = 0; i < n; i++)
         put_report_block(out + 28 + i * REPORT_BLOCK_LEN, &blocks[i]);
     return (int)len;
@@ -345,7 +317,7 @@ int rtcp_build_rr(uint8_t *out, size_t cap, uint32_t our_ssrc,
     if (cap < len)
         return RTCP_ERR_NOSPACE;
     put_header(out, (uint8_t)n, RTCP_RR, len);
-    wr32(out + 4, our_ssrc);
+    bytes_put32(out + 4, our_ssrc);
     for (size_t i = 0; i < n; i++)
         put_report_block(out + 8 + i * REPORT_BLOCK_LEN, &blocks[i]);
     return (int)len;
@@ -363,7 +335,7 @@ int rtcp_build_sdes_cname(uint8_t *out, size_t cap, uint32_t ssrc, const char *c
         return RTCP_ERR_NOSPACE;
     memset(out, 0, len);
     put_header(out, 1, RTCP_SDES, len);
-    wr32(out + 4, ssrc);
+    bytes_put32(out + 4, ssrc);
     out[8] = 1;
     out[9] = (uint8_t)cname_len;
     if (cname_len)
@@ -377,8 +349,8 @@ int rtcp_build_pli(uint8_t *out, size_t cap, uint32_t sender_ssrc, uint32_t medi
     if (cap < len)
         return RTCP_ERR_NOSPACE;
     put_header(out, RTCP_PSFB_PLI, RTCP_PSFB, len);
-    wr32(out + 4, sender_ssrc);
-    wr32(out + 8, media_ssrc);
+    bytes_put32(out + 4, sender_ssrc);
+    bytes_put32(out + 8, media_ssrc);
     return (int)len;
 }
 
@@ -389,9 +361,9 @@ int rtcp_build_fir(uint8_t *out, size_t cap, uint32_t sender_ssrc, uint32_t medi
         return RTCP_ERR_NOSPACE;
     memset(out, 0, len);
     put_header(out, RTCP_PSFB_FIR, RTCP_PSFB, len);
-    wr32(out + 4, sender_ssrc);
+    bytes_put32(out + 4, sender_ssrc);
     /* RFC 5104 §4.3.1.2: the media source SSRC is unused and set to 0; the FCI names it. */
-    wr32(out + 12, media_ssrc);
+    bytes_put32(out + 12, media_ssrc);
     out[16] = seq;
     return (int)len;
 }
@@ -412,8 +384,8 @@ static int packer_flush(struct nack_packer *pk)
         return 0;
     if (pk->cap - pk->len < 4)
         return RTCP_ERR_NOSPACE;
-    wr16(pk->out + pk->len, pk->pid);
-    wr16(pk->out + pk->len + 2, pk->blp);
+    bytes_put16(pk->out + pk->len, pk->pid);
+    bytes_put16(pk->out + pk->len + 2, pk->blp);
     pk->len += 4;
     pk->open = false;
     return 0;
@@ -442,8 +414,8 @@ static int nack_begin(struct nack_packer *pk, uint8_t *out, size_t cap, uint32_t
 {
     if (cap < HEADER_LEN + FB_COMMON_LEN)
         return RTCP_ERR_NOSPACE;
-    wr32(out + 4, sender);
-    wr32(out + 8, media);
+    bytes_put32(out + 4, sender);
+    bytes_put32(out + 8, media);
     *pk = (struct nack_packer){.out = out, .cap = cap, .len = HEADER_LEN + FB_COMMON_LEN};
     return 0;
 }
@@ -485,14 +457,14 @@ int rtcp_build_remb(uint8_t *out, size_t cap, uint32_t sender_ssrc, uint64_t bit
         exp++;
     uint32_t mantissa = (uint32_t)(bitrate_bps >> exp);
     put_header(out, RTCP_PSFB_AFB, RTCP_PSFB, len);
-    wr32(out + 4, sender_ssrc);
-    wr32(out + 8, 0); /* the draft: media source SSRC is always 0 */
+    bytes_put32(out + 4, sender_ssrc);
+    bytes_put32(out + 8, 0); /* the draft: media source SSRC is always 0 */
     memcpy(out + 12, remb_id, 4);
     out[16] = (uint8_t)n;
     out[17] = (uint8_t)((exp << 2) | (mantissa >> 16));
-    wr16(out + 18, (uint16_t)mantissa);
+    bytes_put16(out + 18, (uint16_t)mantissa);
     for (size_t i = 0; i < n; i++)
-        wr32(out + 20 + i * 4, ssrcs[i]);
+        bytes_put32(out + 20 + i * 4, ssrcs[i]);
     return (int)len;
 }
 
@@ -670,7 +642,7 @@ static int xlate_fir(struct xlate *x, const struct rtcp_packet *p)
         if (x->cap - x->len < len + FIR_ENTRY_LEN)
             return RTCP_ERR_NOSPACE;
         memset(o + len, 0, FIR_ENTRY_LEN);
-        wr32(o + len, m->to);
+        bytes_put32(o + len, m->to);
         o[len + 4] = e.seq;
         len += FIR_ENTRY_LEN;
     }
@@ -679,8 +651,8 @@ static int xlate_fir(struct xlate *x, const struct rtcp_packet *p)
         return 0;
     }
     put_header(o, RTCP_PSFB_FIR, RTCP_PSFB, len);
-    wr32(o + 4, x->our_ssrc);
-    wr32(o + 8, 0);
+    bytes_put32(o + 4, x->our_ssrc);
+    bytes_put32(o + 8, 0);
     return emit(x, (int)len);
 }
 

@@ -1,3 +1,4 @@
+#include "balie/bytes.h"
 #include "balie/rtp.h"
 
 #include <string.h>
@@ -6,30 +7,6 @@
 #define EXT_ONE_BYTE 0xBEDEu
 #define EXT_TWO_BYTE_MASK 0xFFF0u
 #define EXT_TWO_BYTE 0x1000u
-
-static uint16_t rd16(const uint8_t *p)
-{
-    return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
-static void wr16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
 
 bool rtp_is_rtcp(const uint8_t *buf, size_t len)
 {
@@ -46,8 +23,8 @@ static int parse_extension(const uint8_t *buf, size_t len, size_t *off, struct r
 {
     if (len - *off < 4)
         return RTP_ERR_SHORT;
-    h->ext_profile = rd16(buf + *off);
-    size_t words = rd16(buf + *off + 2);
+    h->ext_profile = bytes_get16(buf + *off);
+    size_t words = bytes_get16(buf + *off + 2);
     *off += 4;
     if (len - *off < words * 4)
         return RTP_ERR_SHORT;
@@ -70,15 +47,15 @@ int rtp_parse(const uint8_t *buf, size_t len, struct rtp_header *h)
     h->csrc_count = buf[0] & 0x0F;
     h->marker = (buf[1] & 0x80) != 0;
     h->payload_type = buf[1] & 0x7F;
-    h->seq = rd16(buf + 2);
-    h->timestamp = rd32(buf + 4);
-    h->ssrc = rd32(buf + 8);
+    h->seq = bytes_get16(buf + 2);
+    h->timestamp = bytes_get32(buf + 4);
+    h->ssrc = bytes_get32(buf + 8);
 
     size_t off = RTP_HEADER_MIN;
     if (len - off < (size_t)h->csrc_count * 4)
         return RTP_ERR_SHORT;
     for (unsigned i = 0; i < h->csrc_count; i++, off += 4)
-        h->csrc[i] = rd32(buf + off);
+        h->csrc[i] = bytes_get32(buf + off);
     if (h->extension) {
         int rc = parse_extension(buf, len, &off, h);
         if (rc < 0)
@@ -256,9 +233,9 @@ bool rtp_rewrite(struct rtp_rewriter *rw, uint8_t *pkt, const struct rtp_header 
     } else if ((uint16_t)(rw->max_out_seq - (uint16_t)(h->seq + rw->seq_offset)) > rw->span) {
         return false; /* older than this source's first packet */
     }
-    wr16(pkt + 2, (uint16_t)(h->seq + rw->seq_offset));
-    wr32(pkt + 4, h->timestamp + rw->ts_offset);
-    wr32(pkt + 8, rw->out_ssrc);
+    bytes_put16(pkt + 2, (uint16_t)(h->seq + rw->seq_offset));
+    bytes_put32(pkt + 4, h->timestamp + rw->ts_offset);
+    bytes_put32(pkt + 8, rw->out_ssrc);
     return true;
 }
 

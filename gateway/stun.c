@@ -1,3 +1,4 @@
+#include "balie/bytes.h"
 #include "balie/stun.h"
 
 #include <errno.h>
@@ -18,33 +19,6 @@
 #define REASON_MAX_DECODE 763
 #define REASON_MAX_ENCODE 509
 #define MESSAGE_LEN_MAX 0xFFFF
-
-static uint16_t rd16(const uint8_t *p)
-{
-    return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-    return ((uint64_t)rd32(p) << 32) | rd32(p + 4);
-}
-
-static void wr16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-    wr16(p, (uint16_t)(v >> 16));
-    wr16(p + 2, (uint16_t)v);
-}
 
 static size_t pad4(size_t n)
 {
@@ -107,8 +81,9 @@ bool stun_looks_like(const uint8_t *buf, size_t len)
     /* RFC 7983 §7: a first byte of 0..3 is STUN; 20..63 DTLS, 128..191 RTP/RTCP. */
     if (!buf || len < STUN_HEADER_LEN || buf[0] > 3)
         return false;
-    size_t body = rd16(buf + 2);
-    return rd32(buf + 4) == STUN_MAGIC_COOKIE && body % 4 == 0 && body == len - STUN_HEADER_LEN;
+    size_t body = bytes_get16(buf + 2);
+    return bytes_get32(buf + 4) == STUN_MAGIC_COOKIE && body % 4 == 0 &&
+           body == len - STUN_HEADER_LEN;
 }
 
 static int parse_header(const uint8_t *buf, size_t len, struct stun_msg *m)
@@ -116,13 +91,13 @@ static int parse_header(const uint8_t *buf, size_t len, struct stun_msg *m)
     if (len < STUN_HEADER_LEN)
         return -EMSGSIZE;
     /* RFC 8489 §5: the two most significant bits are zero, then the magic cookie. */
-    if ((buf[0] & 0xC0) != 0 || rd32(buf + 4) != STUN_MAGIC_COOKIE)
+    if ((buf[0] & 0xC0) != 0 || bytes_get32(buf + 4) != STUN_MAGIC_COOKIE)
         return -ENOMSG;
-    size_t body = rd16(buf + 2);
+    size_t body = bytes_get16(buf + 2);
     /* RFC 8489 §5: the length is a multiple of 4 and, over UDP, covers the whole datagram. */
     if (body % 4 != 0 || body != len - STUN_HEADER_LEN)
         return -EMSGSIZE;
-    uint16_t type = rd16(buf);
+    uint16_t type = bytes_get16(buf);
     m->type = type;
     /* RFC 8489 §5: M11..M7 C1 M6..M4 C0 M3..M0. */
     m->cls = (enum stun_class)(((type >> 7) & 0x2) | ((type >> 4) & 0x1));
@@ -138,7 +113,7 @@ static int parse_xor_address(const uint8_t *val, size_t vlen, const uint8_t *hea
 {
     if (vlen < 4)
         return -EBADMSG;
-    uint16_t port = rd16(val + 2) ^ (uint16_t)(STUN_MAGIC_COOKIE >> 16);
+    uint16_t port = bytes_get16(val + 2) ^ (uint16_t)(STUN_MAGIC_COOKIE >> 16);
     memset(out, 0, sizeof(*out));
     if (val[1] == 0x01 && vlen == 8) {
         struct sockaddr_in *sin = (struct sockaddr_in *)out;
@@ -200,7 +175,7 @@ static int parse_role(const uint8_t *val, size_t vlen, struct stun_msg *m, bool 
     if (vlen != 8)
         return -EBADMSG;
     if (!m->ice_controlling && !m->ice_controlled)
-        m->tie_breaker = rd64(val);
+        m->tie_breaker = bytes_get64(val);
     if (controlling)
         m->ice_controlling = true;
     else
@@ -227,7 +202,7 @@ static int parse_attr(uint16_t type, const uint8_t *val, size_t vlen, const uint
             return -EBADMSG;
         if (!m->has_priority) {
             m->has_priority = true;
-            m->priority = rd32(val);
+            m->priority = bytes_get32(val);
         }
         return 0;
     case STUN_ATTR_USE_CANDIDATE:
@@ -264,7 +239,7 @@ static int check_fingerprint(const uint8_t *buf, size_t len, size_t off, const u
 {
     if (vlen != 4 || off + 8 != len)
         return -EBADMSG;
-    if ((stun_crc32(buf, off) ^ STUN_FINGERPRINT_XOR) != rd32(val))
+    if ((stun_crc32(buf, off) ^ STUN_FINGERPRINT_XOR) != bytes_get32(val))
         return -EILSEQ;
     return 0;
 }
@@ -281,8 +256,8 @@ int stun_parse(const uint8_t *buf, size_t len, struct stun_msg *out)
     while (off < len) {
         if (len - off < 4)
             return -EBADMSG;
-        uint16_t type = rd16(buf + off);
-        size_t vlen = rd16(buf + off + 2);
+        uint16_t type = bytes_get16(buf + off);
+        size_t vlen = bytes_get16(buf + off + 2);
         if (pad4(vlen) > len - off - 4)
             return -EBADMSG;
         const uint8_t *val = buf + off + 4;
@@ -322,7 +297,7 @@ int stun_check_integrity(const uint8_t *buf, size_t len, const struct stun_msg *
      * length set as if MESSAGE-INTEGRITY were the last attribute. */
     uint8_t head[STUN_HEADER_LEN];
     memcpy(head, buf, STUN_HEADER_LEN);
-    wr16(head + 2, (uint16_t)(off - STUN_HEADER_LEN + 4 + STUN_HMAC_LEN));
+    bytes_put16(head + 2, (uint16_t)(off - STUN_HEADER_LEN + 4 + STUN_HMAC_LEN));
     uint8_t mac[STUN_HMAC_LEN];
     int rc = hmac_sha1(key, key_len, head, sizeof(head), buf + STUN_HEADER_LEN,
                        off - STUN_HEADER_LEN, mac);
@@ -366,9 +341,9 @@ void stun_builder_init(struct stun_builder *b, uint8_t *buf, size_t cap, uint16_
         b->err = -ENOBUFS;
         return;
     }
-    wr16(buf, type);
-    wr16(buf + 2, 0);
-    wr32(buf + 4, STUN_MAGIC_COOKIE);
+    bytes_put16(buf, type);
+    bytes_put16(buf + 2, 0);
+    bytes_put32(buf + 4, STUN_MAGIC_COOKIE);
     memcpy(buf + 8, txid, STUN_TXID_LEN);
     b->len = STUN_HEADER_LEN;
 }
@@ -387,11 +362,11 @@ static uint8_t *reserve(struct stun_builder *b, uint16_t type, size_t vlen)
         return NULL;
     }
     uint8_t *p = b->buf + b->len;
-    wr16(p, type);
-    wr16(p + 2, (uint16_t)vlen);
+    bytes_put16(p, type);
+    bytes_put16(p + 2, (uint16_t)vlen);
     memset(p + 4, 0, pad4(vlen));
     b->len += need;
-    wr16(b->buf + 2, (uint16_t)(b->len - STUN_HEADER_LEN));
+    bytes_put16(b->buf + 2, (uint16_t)(b->len - STUN_HEADER_LEN));
     return p + 4;
 }
 
@@ -412,7 +387,7 @@ int stun_add_u32(struct stun_builder *b, uint16_t type, uint32_t value)
     uint8_t *p = reserve(b, type, 4);
     if (!p)
         return b->err;
-    wr32(p, value);
+    bytes_put32(p, value);
     return 0;
 }
 
@@ -421,8 +396,8 @@ int stun_add_u64(struct stun_builder *b, uint16_t type, uint64_t value)
     uint8_t *p = reserve(b, type, 8);
     if (!p)
         return b->err;
-    wr32(p, (uint32_t)(value >> 32));
-    wr32(p + 4, (uint32_t)value);
+    bytes_put32(p, (uint32_t)(value >> 32));
+    bytes_put32(p + 4, (uint32_t)value);
     return 0;
 }
 
@@ -448,7 +423,7 @@ int stun_add_xor_mapped_address(struct stun_builder *b, const struct sockaddr *a
         port = ntohs(sin->sin_port);
     }
     p[1] = v6 ? 0x02 : 0x01;
-    wr16(p + 2, port ^ (uint16_t)(STUN_MAGIC_COOKIE >> 16));
+    bytes_put16(p + 2, port ^ (uint16_t)(STUN_MAGIC_COOKIE >> 16));
     /* Bytes 4..19 of our header are cookie || transaction ID (RFC 8489 §14.2). */
     for (size_t i = 0; i < (v6 ? 16u : 4u); i++)
         p[4 + i] = ip[i] ^ b->buf[4 + i];
@@ -479,7 +454,7 @@ int stun_add_unknown_attributes(struct stun_builder *b, const uint16_t *types, s
     if (!p)
         return b->err;
     for (size_t i = 0; i < n; i++)
-        wr16(p + 2 * i, types[i]);
+        bytes_put16(p + 2 * i, types[i]);
     return 0;
 }
 
@@ -505,7 +480,7 @@ int stun_add_fingerprint(struct stun_builder *b)
     uint8_t *p = reserve(b, STUN_ATTR_FINGERPRINT, 4);
     if (!p)
         return b->err;
-    wr32(p, stun_crc32(b->buf, off) ^ STUN_FINGERPRINT_XOR);
+    bytes_put32(p, stun_crc32(b->buf, off) ^ STUN_FINGERPRINT_XOR);
     return 0;
 }
 

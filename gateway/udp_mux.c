@@ -218,25 +218,7 @@ bool udp_mux_unbind_addr(struct udp_mux *m, const struct ice_addr *addr, const s
 
 int udp_mux_addr_from_sockaddr(const struct sockaddr *sa, socklen_t len, struct ice_addr *out)
 {
-    memset(out, 0, sizeof(*out));
-    if (!sa || len < (socklen_t)sizeof(sa_family_t))
-        return -EAFNOSUPPORT;
-    if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
-        const struct sockaddr_in *sin = (const struct sockaddr_in *)(const void *)sa;
-        out->family = AF_INET;
-        out->port = ntohs(sin->sin_port);
-        memcpy(out->ip, &sin->sin_addr, 4);
-        return 0;
-    }
-    if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
-        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)(const void *)sa;
-        out->family = AF_INET6;
-        out->port = ntohs(sin6->sin6_port);
-        memcpy(out->ip, &sin6->sin6_addr, 16);
-        out->scope_id = sin6->sin6_scope_id;
-        return 0;
-    }
-    return -EAFNOSUPPORT;
+    return ice_addr_from_sockaddr(sa, len, out);
 }
 
 /* A STUN datagram goes to the leg whose ufrag it names; failing that, to the leg its source

@@ -252,12 +252,34 @@ static void cmd_bridge(struct worker *w, uint64_t a_id, uint64_t b_id, uint64_t 
     }
 }
 
+static void cmd_leg_restart(struct worker *w, const struct media_leg_params *p, uint64_t now)
+{
+    struct leg *l = find_leg(w, p->leg_id);
+    if (!l)
+        return;
+    /* Two ufrags map to a restarting leg: the one the browser still uses and the new one. A
+     * ufrag from before the previous restart is no longer answered, so it goes. */
+    if (l->previous_ufrag[0])
+        udp_mux_remove_ufrag(&w->mux, l->previous_ufrag, strlen(l->previous_ufrag), l);
+    int rc = leg_restart(l, p);
+    if (rc == 0)
+        rc = udp_mux_add_ufrag(&w->mux, p->ice_ufrag, strlen(p->ice_ufrag), l);
+    if (rc != 0) {
+        log_warn("worker", "worker %d: ICE restart of leg %llu failed: %s", w->index,
+                 (unsigned long long)p->leg_id, strerror(-rc));
+        leg_fail(l, &w->io, MEDIA_FAIL_ICE);
+    }
+    note_timer(w, l, now);
+}
+
 static void leg_destroy(struct worker *w, struct leg *l)
 {
     struct media_leg_stats st;
     leg_stats(l, &st);
     w->dropped_by_freed_legs += st.dropped;
     udp_mux_remove_ufrag(&w->mux, l->params.ice_ufrag, strlen(l->params.ice_ufrag), l);
+    if (l->previous_ufrag[0])
+        udp_mux_remove_ufrag(&w->mux, l->previous_ufrag, strlen(l->previous_ufrag), l);
     if (l->prev)
         l->prev->next = l->next;
     else
@@ -303,13 +325,18 @@ static void handle_command(struct worker *w, struct worker_cmd *cmd)
     case WORKER_CMD_LEG_CLOSE:
         cmd_leg_close(w, cmd->id, now);
         break;
+    case WORKER_CMD_LEG_RESTART:
+        if (cmd->ptr)
+            cmd_leg_restart(w, cmd->ptr, now);
+        break;
     default:
         log_warn("worker", "worker %d: unknown command type %u ignored", w->index, cmd->type);
         break;
     }
     if (cmd->ptr) {
         /* Credentials and keys material: wipe before the memory goes back. */
-        size_t size = cmd->type == WORKER_CMD_LEG_CREATE   ? sizeof(struct media_leg_params)
+        size_t size = cmd->type == WORKER_CMD_LEG_CREATE || cmd->type == WORKER_CMD_LEG_RESTART
+                          ? sizeof(struct media_leg_params)
                       : cmd->type == WORKER_CMD_LEG_ANSWER ? sizeof(struct media_answer)
                                                            : 0;
         if (size)

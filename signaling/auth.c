@@ -588,3 +588,11 @@ void auth_tick(struct server *srv, uint64_t now_ms)
     if (srv->auth && srv->auth->logins)
         login_sweep(srv->auth->logins, now_ms);
 }
+
+int auth_pseudonym(const struct server *srv, const char *subject,
+                   char out[IDENTITY_PSEUDONYM_LEN + 1])
+{
+    if (!srv->auth)
+        return -1;
+    return identity_pseudonym(srv->auth->secret, srv->auth->secret_len, subject, out);
+}

@@ -10,6 +10,7 @@
 
 #include <openssl/rand.h>
 
+#include "balie/journey.h"
 #include "balie/log.h"
 #include "balie/media.h"
 #include "balie/metrics.h"
@@ -24,6 +25,8 @@ struct call_leg {
     struct sdp_offer_params offer;
     bool answered;
     bool flowing;
+    bool reconnecting; /* an ICE restart offer was sent; cleared when ICE connects again */
+    uint32_t restarts;
     bool has_stats;
     struct media_leg_stats stats; /* the latest, cumulative since the leg began */
 };
@@ -37,6 +40,7 @@ struct call {
     struct call_leg leg[2];
     bool flowing;
     uint64_t started_ms, flowing_ms;
+    struct journey_signal *journey; /* the citizen's session, taken over from the client */
     struct call *next;
 };
 
@@ -55,12 +59,16 @@ struct calls {
     uint64_t next_handle, next_leg;
     int next_worker;
     bool draining;
+    bool shutting_down;
+    struct journey_store *journey;
+    struct journey_metrics *journey_metrics;
     char addresses[SDP_MAX_CANDIDATES][SDP_IP_TEXT_MAX + 1];
     size_t address_count;
     uint64_t started, ended[OUT_COUNT], joins, refused_joins, worker_queue_full;
     /* Media totals over every leg that ever reported, from the deltas of its stats. */
     uint64_t packets[2][2], bytes[2][2]; /* [audio|video][in|out] */
     uint64_t lost, dropped, keyframe_requests;
+    uint64_t ice_restarts, ice_restarts_recovered;
 };
 
 static uint64_t now_ms(void)
@@ -80,6 +88,123 @@ static void send_ack(struct ws_client *c, const struct proto_id *id)
 {
     if (id->present)
         ws_send(c, proto_build_ack(id));
+}
+
+/* ---- Journey signals (journey.h): one per citizen session ---- */
+
+/* The citizen joined: the session begins and is written as open at once, so that even a
+ * gateway killed now leaves a row (closed as dropped at the next start). */
+/* A handover context is free text from another channel; only a short reference of id
+ * characters is kept, so no message or personal detail can ride along into the signal. */
+static bool context_is_reference(const char *context)
+{
+    size_t n = context ? strlen(context) : 0;
+    if (n == 0 || n >= sizeof(((struct journey_signal *)0)->context_ref))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = context[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '.' || ch == '_' || ch == ':' || ch == '-'))
+            return false;
+    }
+    return true;
+}
+
+static void journey_begin(struct calls *calls, struct ws_client *c, const char *service,
+                          const char *appointment, const char *context)
+{
+    struct journey_signal *s = calloc(1, sizeof(*s));
+    if (!s || journey_init(s) != 0) {
+        free(s);
+        log_error("journey", "cannot start a signal (out of memory or entropy)");
+        return;
+    }
+    /* No service named: the queue took the only one there is. */
+    snprintf(s->service, sizeof(s->service), "%s",
+             service                     ? service
+             : calls->cfg->service_count ? calls->cfg->services[0].id
+                                         : "");
+    snprintf(s->pseudonym, sizeof(s->pseudonym), "%s", c->pseudonym);
+    snprintf(s->loa, sizeof(s->loa), "%s", identity_loa_name(c->loa));
+    snprintf(s->provider, sizeof(s->provider), "%s", c->provider);
+    snprintf(s->appointment, sizeof(s->appointment), "%s", appointment ? appointment : "");
+    if (context_is_reference(context))
+        snprintf(s->context_ref, sizeof(s->context_ref), "%s", context);
+    if (calls->journey && journey_open(calls->journey, s) != 0)
+        log_error("journey", "cannot write the open signal %s", s->id);
+    c->journey = s;
+}
+
+/* Ends the session *sp once: writes the closed signal, counts it, frees it. */
+static void journey_end(struct calls *calls, struct journey_signal **sp, enum journey_outcome out,
+                        const char *reason, const char *stage)
+{
+    struct journey_signal *s = *sp;
+    if (!s)
+        return;
+    *sp = NULL;
+    journey_finish(s, out, reason, stage);
+    int err = calls->journey ? journey_close(calls->journey, s) : 0;
+    if (err)
+        log_error("journey", "cannot close the signal %s: %s", s->id, strerror(-err));
+    journey_metrics_observe(calls->journey_metrics, s);
+    free(s);
+}
+
+/* The media summary of a call: both legs' last cumulative statistics. */
+static void journey_media(struct journey_media *m, const struct call *call)
+{
+    int legs = 0, rtts = 0;
+    for (int side = 0; side < 2; side++) {
+        const struct call_leg *leg = &call->leg[side];
+        if (!leg->has_stats)
+            continue;
+        const struct media_leg_stats *st = &leg->stats;
+        m->packets_in += st->audio_packets_in + st->video_packets_in;
+        m->packets_out += st->audio_packets_out + st->video_packets_out;
+        m->bytes_in += st->audio_bytes_in + st->video_bytes_in;
+        m->bytes_out += st->audio_bytes_out + st->video_bytes_out;
+        m->lost += st->lost;
+        m->jitter_ms += st->jitter_ms;
+        m->rtt_ms += st->rtt_ms;
+        legs++;
+        rtts += st->rtt_ms ? 1 : 0;
+    }
+    m->jitter_ms = legs ? m->jitter_ms / legs : 0;
+    m->rtt_ms = rtts ? m->rtt_ms / rtts : 0;
+}
+
+/* How a call's end reads as a journey outcome. A hang-up before media ever flowed is a
+ * failure to connect (stage "connecting"): nobody talked. */
+static void journey_call_end(struct calls *calls, struct call *call, const char *reason,
+                             enum outcome out)
+{
+    if (!call->journey)
+        return;
+    journey_media(&call->journey->media, call);
+    if (calls->shutting_down)
+        journey_end(calls, &call->journey, JOURNEY_DROPPED, "gateway_shutdown", NULL);
+    else if (out == OUT_COMPLETED && call->flowing)
+        journey_end(calls, &call->journey, JOURNEY_COMPLETED, reason, NULL);
+    else if (out == OUT_COMPLETED)
+        journey_end(calls, &call->journey, JOURNEY_FAILED, reason, "connecting");
+    else if (out == OUT_FAILED)
+        journey_end(calls, &call->journey, JOURNEY_FAILED, reason,
+                    strcmp(reason, "bad_answer") == 0 ? "signaling" : reason);
+    else
+        journey_end(calls, &call->journey, JOURNEY_DROPPED, reason, NULL);
+}
+
+void calls_attach_journey(struct calls *calls, struct journey_store *store,
+                          struct journey_metrics *metrics)
+{
+    calls->journey = store;
+    calls->journey_metrics = metrics;
+}
+
+void calls_shutdown(struct calls *calls)
+{
+    calls->shutting_down = true;
 }
 
 /* ---- Queue broadcasts ---- */
@@ -190,6 +315,12 @@ static void collect_call_metrics(struct strbuf *out, void *arg)
     metrics_write_simple(out, "balie_queue_refused_joins_total", "counter",
                          "Joins refused (level too low, unknown service, draining, …).",
                          (double)calls->refused_joins);
+    metrics_write_simple(out, "balie_ice_restarts_total", "counter",
+                         "ICE restarts offered because a browser's path went quiet.",
+                         (double)calls->ice_restarts);
+    metrics_write_simple(out, "balie_ice_restarts_recovered_total", "counter",
+                         "ICE restarts after which the browser was connected again.",
+                         (double)calls->ice_restarts_recovered);
     metrics_write_simple(out, "balie_worker_queue_full_total", "counter",
                          "Calls failed because a media worker's command queue was full.",
                          (double)calls->worker_queue_full);
@@ -242,6 +373,7 @@ void calls_free(struct calls *calls)
         return;
     while (calls->list) {
         struct call *next = calls->list->next;
+        free(calls->list->journey); /* still open in the store: the next start closes it */
         free(calls->list);
         calls->list = next;
     }
@@ -306,6 +438,7 @@ static void end_call(struct calls *calls, struct call *call, const char *reason,
         }
     }
     log_write(LOG_LEVEL_INFO, "calls", call->id, "call ended: %s (%s)", reason, outcome_names[out]);
+    journey_call_end(calls, call, reason, out);
     calls->ended[out]++;
     calls->active--;
     free(call);
@@ -318,6 +451,8 @@ void calls_client_closed(struct calls *calls, struct ws_client *c)
         queue_leave(calls->queue, c->waiting_call);
         c->waiting_call[0] = '\0';
     }
+    journey_end(calls, &c->journey, JOURNEY_ABANDONED,
+                calls->shutting_down ? "gateway_shutdown" : "citizen_disconnected", NULL);
     if (c->call) {
         struct call *call = c->call;
         call->client[c->role == PROTO_ROLE_CITIZEN ? SIDE_CITIZEN : SIDE_AGENT] = NULL;
@@ -492,6 +627,15 @@ static void start_call(struct calls *calls, struct ws_client *agent, struct ws_c
     citizen->waiting_call[0] = '\0';
     citizen->call = call;
     agent->call = call;
+    call->journey = citizen->journey; /* the session goes on as this call */
+    citizen->journey = NULL;
+    if (call->journey) {
+        call->journey->answered_ms = journey_now_ms();
+        snprintf(call->journey->agent_id, sizeof(call->journey->agent_id), "%s", agent->agent_id);
+        if (calls->journey && journey_answered(calls->journey, call->journey->id,
+                                               call->journey->answered_ms, agent->agent_id) != 0)
+            log_error("journey", "cannot record the answer of %s", call->journey->id);
+    }
     log_write(LOG_LEVEL_INFO, "calls", call->id, "call started on worker %d (service %s)",
               call->worker, call->service);
     send_call_and_offer(calls, call, SIDE_CITIZEN, agent);
@@ -503,6 +647,7 @@ fail:
     calls->worker_queue_full++;
     queue_agent_release(calls->queue, agent->handle);
     citizen->waiting_call[0] = '\0';
+    journey_end(calls, &citizen->journey, JOURNEY_FAILED, "gateway_busy", "gateway");
     ws_send(citizen, proto_build_ended("gateway_busy", "failed"));
     send_error(agent, &(struct proto_id){0}, "gateway_busy",
                "the media plane could not take the call; the citizen was told");
@@ -543,6 +688,7 @@ static void handle_join(struct calls *calls, struct ws_client *c, const struct p
         return;
     }
     calls->joins++;
+    journey_begin(calls, c, m->join.service, m->join.appointment, m->join.context);
     send_ack(c, &m->id);
     uint32_t pos = 0;
     int32_t eta = -1;
@@ -561,6 +707,7 @@ static void handle_leave(struct calls *calls, struct ws_client *c, const struct 
     }
     queue_leave(calls->queue, c->waiting_call);
     c->waiting_call[0] = '\0';
+    journey_end(calls, &c->journey, JOURNEY_ABANDONED, "citizen_left", NULL);
     send_ack(c, &m->id);
     broadcast_queue(calls);
 }
@@ -729,6 +876,48 @@ void calls_handle(struct calls *calls, struct ws_client *c, const struct proto_m
 
 /* ---- Events from the media plane ---- */
 
+/* A browser's path went quiet (MEDIA_LEG_DISCONNECTED): offer it new ICE credentials, so it
+ * restarts ICE from wherever it is now (RFC 8445 §9; JSEP re-offer). Both sides are told the
+ * call is connecting again. The old credentials keep working meanwhile. */
+static void restart_ice(struct calls *calls, struct call *call, int side)
+{
+    struct call_leg *leg = &call->leg[side];
+    struct ws_client *c = call->client[side];
+    if (!c || leg->reconnecting || !calls->pool)
+        return;
+    struct media_leg_params *p = calloc(1, sizeof(*p));
+    if (!p)
+        return;
+    struct sdp_offer_params *o = &leg->offer;
+    if (random_ice_string(o->ice_ufrag, 8) != 0 || random_ice_string(o->ice_pwd, 24) != 0) {
+        free(p);
+        return;
+    }
+    o->session_version++; /* RFC 3264 §8: every new offer of a session gets a higher version */
+    p->leg_id = leg->leg_id;
+    snprintf(p->call_id, sizeof(p->call_id), "%s", call->id);
+    snprintf(p->ice_ufrag, sizeof(p->ice_ufrag), "%s", o->ice_ufrag);
+    snprintf(p->ice_pwd, sizeof(p->ice_pwd), "%s", o->ice_pwd);
+    struct worker_cmd cmd = {.type = WORKER_CMD_LEG_RESTART, .id = p->leg_id, .ptr = p};
+    if (worker_send(calls->pool, call->worker, &cmd) != 0) {
+        free(p);
+        calls->worker_queue_full++;
+        return;
+    }
+    leg->reconnecting = true;
+    leg->answered = false;
+    leg->restarts++;
+    calls->ice_restarts++;
+    log_write(LOG_LEVEL_INFO, "calls", call->id, "%s's path went quiet: ICE restart %u",
+              side == SIDE_CITIZEN ? "citizen" : "agent", leg->restarts);
+    char sdp[SDP_OFFER_MAX];
+    if (sdp_build_offer(o, sdp, sizeof(sdp)) > 0)
+        ws_send(c, proto_build_offer(sdp));
+    for (int s = 0; s < 2; s++)
+        if (call->client[s])
+            ws_send(call->client[s], proto_build_state(call->id, PROTO_MEDIA_CONNECTING));
+}
+
 static struct call *call_by_leg(struct calls *calls, uint64_t leg_id, int *side)
 {
     for (struct call *call = calls->list; call; call = call->next) {
@@ -749,6 +938,19 @@ static void on_leg_state(struct calls *calls, struct call *call, int side, uint6
     enum media_leg_state state = media_state_of(arg);
     enum media_fail_stage stage = media_stage_of(arg);
     switch (state) {
+    case MEDIA_LEG_DISCONNECTED:
+        restart_ice(calls, call, side);
+        break;
+    case MEDIA_LEG_ICE_CONNECTED:
+        /* Again, after a quiet spell: the browser is back, on its old path or a new one. */
+        if (call->leg[side].reconnecting) {
+            call->leg[side].reconnecting = false;
+            calls->ice_restarts_recovered++;
+            for (int s = 0; s < 2; s++)
+                if (call->client[s] && call->flowing)
+                    ws_send(call->client[s], proto_build_state(call->id, PROTO_MEDIA_FLOWING));
+        }
+        break;
     case MEDIA_LEG_FLOWING:
         call->leg[side].flowing = true;
         if (!call->flowing && call->leg[0].flowing && call->leg[1].flowing) {

@@ -55,6 +55,8 @@ int http_respond(struct server *srv, struct lws *wsi, struct http_session *hs, u
         add_header(wsi, "cache-control:", "no-store", &p, end) ||
         (extra->location && add_header(wsi, "location:", extra->location, &p, end)) ||
         (extra->set_cookie && add_header(wsi, "set-cookie:", extra->set_cookie, &p, end)) ||
+        (extra->www_authenticate &&
+         add_header(wsi, "www-authenticate:", extra->www_authenticate, &p, end)) ||
         (hs->close_after && add_header(wsi, "connection:", "close", &p, end)) ||
         lws_finalize_write_http_header(wsi, start, &p, end)) {
         free(body);
@@ -289,6 +291,17 @@ static int handle_request(struct server *srv, struct lws *wsi, struct http_sessi
     hs->close_after = false;
     bool post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
     bool auth = strncmp(uri, "/auth/", 6) == 0;
+    if (strncmp(uri, "/admin/", 7) == 0) {
+        srv->http_requests[ROUTE_ADMIN]++;
+        enum admin_method method = ADMIN_OTHER;
+        if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0)
+            method = ADMIN_GET;
+        else if (post)
+            method = ADMIN_POST;
+        else if (lws_hdr_total_length(wsi, WSI_TOKEN_DELETE_URI) > 0)
+            method = ADMIN_DELETE;
+        return admin_handle(srv, wsi, hs, uri, method);
+    }
     if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0 &&
         lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) <= 0 && !(auth && post)) {
         srv->http_requests[ROUTE_METHOD_NOT_ALLOWED]++;

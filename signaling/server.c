@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "balie/journey.h"
 #include "balie/log.h"
 #include "balie/metrics.h"
 #include "server_internal.h"
@@ -16,8 +18,8 @@
 #define BALIE_SOURCE_WEB_ROOT ""
 #endif
 
-static const char *const route_names[ROUTE_COUNT] = {"healthz", "readyz",   "metrics", "page",
-                                                     "auth",    "notfound", "method"};
+static const char *const route_names[ROUTE_COUNT] = {"healthz", "readyz", "metrics",  "page",
+                                                     "auth",    "admin",  "notfound", "method"};
 
 uint64_t server_now_ms(void)
 {
@@ -76,6 +78,9 @@ static void collect_server_metrics(struct strbuf *out, void *arg)
                          (double)srv->ws_refused);
     metrics_write_simple(out, "balie_calls_active", "gauge", "Calls in progress.",
                          srv->active_calls);
+    metrics_write_simple(out, "balie_admin_refused_total", "counter",
+                         "Admin API requests refused for a missing or wrong bearer token.",
+                         (double)srv->admin_refused);
     strbuf_appendf(out, "# HELP balie_http_requests_total HTTP requests by route.\n"
                         "# TYPE balie_http_requests_total counter\n");
     for (int i = 0; i < ROUTE_COUNT; i++)
@@ -184,12 +189,58 @@ void server_on_wake(struct server *srv)
     server_check_finished(srv);
 }
 
+/* Retention (journey.retention_days): at start, then once an hour. */
+static void journey_retention(struct server *srv, uint64_t now)
+{
+    if (!srv->journey || (srv->journey_purged_ms && now - srv->journey_purged_ms < 3600u * 1000u))
+        return;
+    srv->journey_purged_ms = now;
+    int64_t cutoff = journey_now_ms() - (int64_t)srv->cfg->journey.retention_days * 86400 * 1000;
+    int n = journey_purge(srv->journey, cutoff);
+    if (n > 0)
+        log_info("journey", "retention: erased %d signals older than %d days", n,
+                 srv->cfg->journey.retention_days);
+    else if (n < 0)
+        log_error("journey", "retention: the purge failed");
+}
+
+/* Opens data_dir/balie.db and closes what a killed gateway left open (as dropped). */
+static int journey_start(struct server *srv)
+{
+    char path[PATH_MAX], why[PATH_MAX + 128];
+    if ((size_t)snprintf(path, sizeof(path), "%s/balie.db", srv->cfg->general.data_dir) >=
+        sizeof(path))
+        return -ENAMETOOLONG;
+    if (mkdir(srv->cfg->general.data_dir, 0700) != 0 && errno != EEXIST)
+        return -errno;
+    int err = journey_store_open(&srv->journey, path, why, sizeof(why));
+    if (err) {
+        log_error("journey", "%s", why);
+        return err;
+    }
+    int recovered = journey_recover(srv->journey, journey_now_ms());
+    if (recovered > 0)
+        log_warn("journey",
+                 "closed %d sessions the previous run left open (dropped, "
+                 "gateway_restart)",
+                 recovered);
+    srv->journey_metrics = journey_metrics_new(srv->cfg->journey.service_level_s);
+    if (!srv->journey_metrics)
+        return -ENOMEM;
+    metrics_add_collector(journey_metrics_collect, srv->journey_metrics);
+    calls_attach_journey(srv->calls, srv->journey, srv->journey_metrics);
+    log_info("journey", "signals are kept in %s", path);
+    journey_retention(srv, server_now_ms());
+    return 0;
+}
+
 static void server_tick(lws_sorted_usec_list_t *sul)
 {
     struct server *srv = lws_container_of(sul, struct server, tick);
     server_on_wake(srv);
     auth_tick(srv, server_now_ms()); /* expired sessions and pending logins go */
     calls_tick(srv->calls, server_now_ms());
+    journey_retention(srv, server_now_ms());
     srv->active_calls = calls_active(srv->calls);
     lws_sul_schedule(srv->ctx, 0, &srv->tick, server_tick, LWS_US_PER_SEC);
 }
@@ -280,6 +331,10 @@ int server_create(struct server **out, const struct balie_config *cfg, const cha
         return -ENOMEM;
     }
     err = auth_init(srv);
+    if (!err)
+        err = journey_start(srv);
+    if (!err)
+        err = admin_init(srv);
     if (err) {
         server_destroy(srv);
         return err;
@@ -324,10 +379,15 @@ void server_destroy(struct server *srv)
     if (!srv)
         return;
     lws_sul_cancel(&srv->tick);
+    if (srv->calls)
+        calls_shutdown(srv->calls); /* sessions cut short now end as gateway_shutdown */
     if (srv->ctx)
         lws_context_destroy(srv->ctx); /* closes every socket: calls see their clients go */
     calls_free(srv->calls);
     metrics_clear();
+    journey_store_close(srv->journey);
+    journey_metrics_free(srv->journey_metrics);
     auth_free(srv);
+    admin_free(srv);
     free(srv);
 }

@@ -11,6 +11,7 @@
 #include <libwebsockets.h>
 
 #include "balie/config.h"
+#include "balie/identity.h"
 #include "balie/server.h"
 #include "balie/session.h"
 #include "balie/worker.h"
@@ -21,6 +22,7 @@ enum http_route {
     ROUTE_METRICS,
     ROUTE_PAGE,
     ROUTE_AUTH,
+    ROUTE_ADMIN,
     ROUTE_NOT_FOUND,
     ROUTE_METHOD_NOT_ALLOWED,
     ROUTE_COUNT
@@ -52,6 +54,15 @@ struct server {
     struct calls *calls;
     struct session_store *sessions;
     lws_sorted_usec_list_t tick;
+
+    /* Journey signals (journey.h): the store in data_dir/balie.db and the /metrics aggregates. */
+    struct journey_store *journey;
+    struct journey_metrics *journey_metrics;
+    uint64_t journey_purged_ms; /* when retention last ran */
+
+    /* The admin API (admin.c). */
+    char admin_token[256];
+    uint64_t admin_refused;
 
     /* Logged-in people (identity/session.c); the WebSocket looks cookies up here. */
     struct auth *auth; /* providers, pending logins, counters (auth.c) */
@@ -104,6 +115,7 @@ struct http_extra {
     const char *location;
     const char *set_cookie;
     const char *referrer_policy; /* replaces "no-referrer" */
+    const char *www_authenticate;
 };
 
 /* Sends a response: status, the security headers, `extra`, then `body` (taken over, freed
@@ -120,6 +132,18 @@ void auth_free(struct server *srv);
 void auth_tick(struct server *srv, uint64_t now_ms);
 int auth_handle(struct server *srv, struct lws *wsi, struct http_session *hs,
                 const struct http_request *req);
+
+/* Maps a subject (a BSN) to its pseudonym under the pseudonym secret, as a login would.
+ * 0 or -1. */
+int auth_pseudonym(const struct server *srv, const char *subject,
+                   char out[IDENTITY_PSEUDONYM_LEN + 1]);
+
+/* /admin/… (admin.c). admin_init loads or makes the bearer token. */
+enum admin_method { ADMIN_GET, ADMIN_POST, ADMIN_DELETE, ADMIN_OTHER };
+int admin_init(struct server *srv);
+void admin_free(struct server *srv);
+int admin_handle(struct server *srv, struct lws *wsi, struct http_session *hs, const char *uri,
+                 enum admin_method method);
 
 /* Called by http.c when the loop was woken (lws_cancel_service) and every second. */
 void server_on_wake(struct server *srv);

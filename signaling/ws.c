@@ -215,14 +215,17 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
     switch (reason) {
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         /* Non-zero refuses the upgrade: no socket without an allowed Origin and a session. */
+        /* A status, not a bare close, so a page can tell "log in again" from a network fault. */
         if (!origin_allowed(srv, wsi)) {
             srv->ws_refused++;
             log_warn("ws", "WebSocket refused: Origin not allowed");
+            lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, "Origin not allowed");
             return 1;
         }
         if (!session_of(srv, wsi)) {
             srv->ws_refused++;
             log_info("ws", "WebSocket refused: no valid session");
+            lws_return_http_status(wsi, HTTP_STATUS_UNAUTHORIZED, "Not logged in");
             return 1;
         }
         return 0;

@@ -17,6 +17,9 @@
 
 struct call;
 struct calls;
+struct journey_metrics;
+struct journey_signal;
+struct journey_store;
 
 struct ws_out {
     struct ws_out *next;
@@ -55,6 +58,7 @@ struct ws_client {
     uint64_t sent_generation;                 /* the queue state last sent to it */
     struct call *call;                        /* in a call */
     bool agent_known;                         /* an agent that sent presence */
+    struct journey_signal *journey;           /* a citizen's session, until its call starts */
 
     struct ws_client *prev, *next; /* every client, for broadcasts */
 };
@@ -78,6 +82,12 @@ void calls_on_worker_event(struct calls *calls, const struct worker_event *evt);
 /* Once a second: agents' queue views (waiting times grow), stale state. */
 void calls_tick(struct calls *calls, uint64_t now_ms);
 void calls_set_draining(struct calls *calls, bool draining);
+/* Where sessions are recorded (journey.h); NULL records nothing. Both stay the caller's. */
+void calls_attach_journey(struct calls *calls, struct journey_store *store,
+                          struct journey_metrics *metrics);
+/* The gateway is about to close every socket: sessions still waiting end as abandoned and
+ * calls as dropped, both with reason gateway_shutdown. */
+void calls_shutdown(struct calls *calls);
 int calls_active(const struct calls *calls);
 int calls_clients(const struct calls *calls);
 

@@ -61,6 +61,13 @@ struct balie_config {
         char dev_provider[8];
         char pseudonym_secret[CONFIG_STR_MAX]; /* empty: made once in data_dir/pseudonym.key */
     } identity;
+    struct {
+        char token_file[CONFIG_STR_MAX]; /* empty: made once in data_dir/admin.token */
+    } admin;
+    struct {
+        int retention_days;  /* signals older than this are purged */
+        int service_level_s; /* "answered within" threshold for the service-level metric */
+    } journey;
     /* When none is configured, config_validate() adds the default service "algemeen". */
     struct config_service services[CONFIG_MAX_SERVICES];
     int service_count;

@@ -111,6 +111,10 @@ int ice_handle_stun(struct ice_agent *a, uint64_t now_us, const uint8_t *buf, si
  * check, once initial_timeout_us passed since init. The leg should then be closed. */
 bool ice_consent_expired(const struct ice_agent *a, uint64_t now_us);
 
+/* Fills `out` from a socket address in the memcmp-comparable form the agent keeps; an
+ * IPv4-mapped IPv6 address is kept as IPv6. Returns 0, or -EAFNOSUPPORT. */
+int ice_addr_from_sockaddr(const struct sockaddr *sa, socklen_t len, struct ice_addr *out);
+
 /* Where media goes: the last nominated address; NULL until the first nomination. */
 const struct sockaddr *ice_selected_address(const struct ice_agent *a, socklen_t *len);
 

@@ -127,6 +127,12 @@ struct leg {
     uint32_t rtt_ms;
     uint32_t keyframe_requests; /* PLI/FIR we sent this browser about its video (relay.c) */
 
+    /* ICE restart (leg_restart): the ufrag the worker's table still maps to this leg until the
+     * leg closes or restarts again, and whether the browser's new answer is awaited. */
+    char previous_ufrag[ICE_UFRAG_LEN + 1];
+    bool restarting;
+    bool quiet_reported; /* MEDIA_LEG_DISCONNECTED sent; cleared by the next valid check */
+
     bool have_answer, srtp_ready, closed;
     bool reported_ice, reported_dtls, reported_flowing;
     bool keyframe_seen; /* a keyframe from it was forwarded since the last request */
@@ -172,10 +178,17 @@ uint64_t leg_next_timeout_us(const struct leg *l, uint64_t now_us);
  * io->bind. The caller then reports MEDIA_LEG_CLOSED and frees the leg. */
 void leg_close(struct leg *l, const struct leg_io *io, uint64_t now_us);
 
+/* ICE restart (RFC 8445 §9): `p` carries the new local credentials (the rest of it is ignored).
+ * The old ones are still answered until a check with the new ones validates; the next
+ * leg_answer() takes the browser's new credentials. DTLS and SRTP are kept. The previous ufrag
+ * is left in l->previous_ufrag for the caller's table. Returns 0, -EINVAL or -ENOTCONN. */
+int leg_restart(struct leg *l, const struct media_leg_params *p);
+
 /* True once SRTP keys are in place (MEDIA_LEG_DTLS_CONNECTED was reported) and not failed. */
 bool leg_media_ready(const struct leg *l);
 
-/* Where media for this browser goes: the nominated address, or NULL. */
+/* Where media (and DTLS) for this browser goes: the nominated address, or before nomination
+ * the last validated address it spoke from (RFC 8445 §12.1), or NULL. `len` may be NULL. */
 const struct sockaddr *leg_media_address(const struct leg *l, socklen_t *len);
 
 /* Fills `out` for WORKER_EVT_LEG_STATS. */

@@ -28,7 +28,20 @@ struct media_leg_params {
     char ice_pwd[MEDIA_UFRAG_MAX];
     uint32_t audio_ssrc; /* the SSRCs we send to this browser, as in the offer */
     uint32_t video_ssrc;
+    /* No valid check for this long while connected: MEDIA_LEG_DISCONNECTED (the browser's
+     * path died, e.g. it moved from Wi-Fi to 4G). 0: MEDIA_QUIET_MS_DEFAULT. */
+    uint32_t quiet_ms;
 };
+
+/* Browsers refresh consent every 4-6 s (RFC 7675 §5.1); two missed refreshes mean the path is
+ * gone, long before consent itself lapses at 30 s. */
+#define MEDIA_QUIET_MS_DEFAULT 9000
+
+/* WORKER_CMD_LEG_RESTART: ptr = struct media_leg_params (worker frees) with new local ICE
+ * credentials for the leg `leg_id` (RFC 8445 §9 ICE restart). The control thread has sent the
+ * browser a new offer with them; the browser's answer follows as WORKER_CMD_LEG_ANSWER with its
+ * new credentials. DTLS and SRTP stay; the old credentials are answered until a check with the
+ * new ones validates, so media keeps flowing if the old path still works. */
 
 /* WORKER_CMD_LEG_ANSWER: ptr = struct media_answer (worker frees). The browser's answer, as
  * parsed and checked by sdp_parse_answer() on the control thread. */
@@ -53,6 +66,9 @@ enum media_leg_state {
     MEDIA_LEG_FLOWING,           /* first media packet from this browser authenticated */
     MEDIA_LEG_FAILED,            /* see enum media_fail_stage in the event's flags */
     MEDIA_LEG_CLOSED,
+    /* No valid check for quiet_ms: the control thread restarts ICE with a new offer. When a
+     * valid check arrives again, MEDIA_LEG_ICE_CONNECTED is reported once more. */
+    MEDIA_LEG_DISCONNECTED,
 };
 
 enum media_fail_stage {

@@ -18,6 +18,7 @@ enum worker_cmd_type {
     WORKER_CMD_LEG_ANSWER,
     WORKER_CMD_BRIDGE,
     WORKER_CMD_LEG_CLOSE,
+    WORKER_CMD_LEG_RESTART,
 };
 
 enum worker_evt_type {

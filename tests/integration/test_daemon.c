@@ -119,6 +119,13 @@ Test(daemon, metrics_parse_as_prometheus_text)
         } else if (name[0]) {
             char key[140];
             snprintf(key, sizeof(key), " %s ", name);
+            /* A histogram's samples are its name plus _bucket, _sum or _count. */
+            static const char *const suffixes[] = {"_bucket", "_sum", "_count"};
+            for (size_t i = 0; i < 3 && !strstr(typed, key); i++) {
+                size_t n = strlen(name), k = strlen(suffixes[i]);
+                if (n > k && strcmp(name + n - k, suffixes[i]) == 0)
+                    snprintf(key, sizeof(key), " %.*s ", (int)(n - k), name);
+            }
             cr_assert(strstr(typed, key), "sample %s has no # TYPE line before it", name);
             samples++;
         }

@@ -3,11 +3,15 @@
 #include <criterion/criterion.h>
 
 #include <errno.h>
+#include <stdio.h>
+
+#include <arpa/inet.h>
 #include <string.h>
 
 #include "balie/leg.h"
 #include "balie/relay.h"
 #include "balie/sdp.h"
+#include "balie/udp_mux.h"
 #include "media_peer.h"
 
 #define SEC 1000000ull
@@ -161,8 +165,9 @@ Test(leg, wrong_password_is_rejected_and_binds_nothing)
     teardown_one(&f);
 }
 
-/* The first valid check binds the address even without USE-CANDIDATE; media waits for the
- * nomination. */
+/* The first valid check binds the address even without USE-CANDIDATE, and media may go there
+ * at once (RFC 8445 §12.1: any valid pair before nomination); nomination reports ICE
+ * connected. */
 Test(leg, first_valid_check_binds_before_nomination)
 {
     struct fixture f;
@@ -172,7 +177,11 @@ Test(leg, first_valid_check_binds_before_nomination)
     gw_pump(&f.g);
     cr_assert_eq(f.g.mux.addrs.count, 1);
     cr_assert_eq(gw_count_events(&f.g, 1, MEDIA_LEG_ICE_CONNECTED, 0), 0);
-    cr_assert_null(leg_media_address(f.leg, NULL));
+    socklen_t len = 0;
+    const struct sockaddr *to = leg_media_address(f.leg, &len);
+    cr_assert_not_null(to, "a validated address carries media before nomination");
+    cr_assert_eq(len, sizeof(struct sockaddr_in));
+    cr_assert_eq(ntohs(((const struct sockaddr_in *)to)->sin_port), 5001);
     peer_check(&f.p, true);
     gw_pump(&f.g);
     cr_assert_eq(gw_count_events(&f.g, 1, MEDIA_LEG_ICE_CONNECTED, 0), 1);
@@ -381,5 +390,87 @@ Test(leg, answer_without_ssrcs_latches_by_payload_type)
     cr_assert_eq(f.leg->in_ssrc[LEG_AUDIO], 0x11110001);
     cr_assert_eq(peer_send_rtp(&f.p, LEG_AUDIO, false, 0x5555), 0);
     cr_assert_eq(f.leg->counters.unknown_ssrc, 1, "only one SSRC per kind is latched");
+    teardown_one(&f);
+}
+
+/* A browser whose path goes quiet is reported once; an ICE restart with new credentials keeps
+ * DTLS and SRTP, answers the old credentials until the new ones validate, and media goes on. */
+Test(leg, quiet_path_then_ice_restart_keeps_media)
+{
+    struct fixture f;
+    setup_one(&f, true, false);
+    gw_connect(&f.g, f.leg, &f.p);
+    struct leg *legs[] = {f.leg};
+    cr_assert_eq(gw_count_events(&f.g, 1, MEDIA_LEG_ICE_CONNECTED, 0), 1);
+    cr_assert_eq(peer_send_rtp(&f.p, LEG_AUDIO, false, 0), 0);
+
+    /* Two missed consent refreshes: disconnected, reported once, long before consent lapses. */
+    uint64_t quiet = T0 + MEDIA_QUIET_MS_DEFAULT * 1000ull;
+    gw_tick(&f.g, legs, 1, quiet - 1);
+    cr_assert_eq(gw_count_events(&f.g, 1, MEDIA_LEG_DISCONNECTED, 0), 0);
+    gw_tick(&f.g, legs, 1, quiet);
+    gw_tick(&f.g, legs, 1, quiet + SEC);
+    cr_assert_eq(gw_count_events(&f.g, 1, MEDIA_LEG_DISCONNECTED, 0), 1);
+    cr_assert_eq(gw_count_events(&f.g, 1, MEDIA_LEG_FAILED, 0), 0);
+
+    /* The control thread's new offer: new local credentials for the leg. */
+    struct media_leg_params np = f.leg->params;
+    snprintf(np.ice_ufrag, sizeof(np.ice_ufrag), "NewUfrag");
+    snprintf(np.ice_pwd, sizeof(np.ice_pwd), "NewPasswordForRestart24");
+    char old_ufrag[sizeof(f.p.gw_ufrag)], old_pwd[sizeof(f.p.gw_pwd)];
+    snprintf(old_ufrag, sizeof(old_ufrag), "%s", f.p.gw_ufrag);
+    snprintf(old_pwd, sizeof(old_pwd), "%s", f.p.gw_pwd);
+    cr_assert_eq(leg_restart(f.leg, &np), 0);
+    cr_assert_str_eq(f.leg->previous_ufrag, old_ufrag);
+    cr_assert_eq(udp_mux_add_ufrag(&f.g.mux, np.ice_ufrag, strlen(np.ice_ufrag), f.leg), 0);
+
+    /* The old path comes back before the browser answers: still answered, reconnected. */
+    set_now(&f, quiet + 2 * SEC);
+    unsigned ok = f.p.stun_success;
+    peer_check(&f.p, true);
+    gw_pump(&f.g);
+    cr_assert_eq(f.p.stun_success, ok + 1, "the old credentials must still be answered");
+    cr_assert_eq(gw_count_events(&f.g, 1, MEDIA_LEG_ICE_CONNECTED, 0), 2);
+
+    /* The browser's answer with its own new credentials; checks with the new ones validate. */
+    snprintf(f.p.ufrag, sizeof(f.p.ufrag), "brw2");
+    snprintf(f.p.pwd, sizeof(f.p.pwd), "browserPasswordNumber2xx");
+    snprintf(f.p.gw_ufrag, sizeof(f.p.gw_ufrag), "%s", np.ice_ufrag);
+    snprintf(f.p.gw_pwd, sizeof(f.p.gw_pwd), "%s", np.ice_pwd);
+    struct media_answer a;
+    peer_answer(&f.p, 1, &a);
+    cr_assert_eq(leg_answer(f.leg, &f.g.io, &a, f.g.now_us), 0);
+    cr_assert_not(f.leg->restarting);
+    ok = f.p.stun_success;
+    peer_check(&f.p, true);
+    gw_pump(&f.g);
+    cr_assert_eq(f.p.stun_success, ok + 1, "a check with the new credentials must validate");
+
+    /* The old credentials are no longer good once the new ones validated (RFC 8445 §9). */
+    snprintf(f.p.gw_ufrag, sizeof(f.p.gw_ufrag), "%s", old_ufrag);
+    snprintf(f.p.gw_pwd, sizeof(f.p.gw_pwd), "%s", old_pwd);
+    ok = f.p.stun_success;
+    peer_check(&f.p, true);
+    gw_pump(&f.g);
+    cr_assert_eq(f.p.stun_success, ok, "the old credentials must be refused after the restart");
+
+    /* DTLS and SRTP were kept: media from the browser is still authenticated and counted. */
+    struct media_leg_stats before, after;
+    leg_stats(f.leg, &before);
+    cr_assert_eq(peer_send_rtp(&f.p, LEG_AUDIO, false, 0), 0);
+    leg_stats(f.leg, &after);
+    cr_assert_eq(after.audio_packets_in, before.audio_packets_in + 1);
+    cr_assert_eq(gw_count_events(&f.g, 1, MEDIA_LEG_FAILED, 0), 0);
+    teardown_one(&f);
+}
+
+Test(leg, restart_refuses_bad_credentials)
+{
+    struct fixture f;
+    setup_one(&f, true, false);
+    struct media_leg_params np = f.leg->params;
+    snprintf(np.ice_ufrag, sizeof(np.ice_ufrag), "ab");
+    cr_assert_eq(leg_restart(f.leg, &np), -EINVAL);
+    cr_assert_not(f.leg->restarting);
     teardown_one(&f);
 }
