@@ -229,8 +229,26 @@ else
         grep -q '"queued"' "$logs_dir/citizen.out" 2>/dev/null && break
         sleep 0.5
     done
-    timeout 90 /usr/bin/python3 "$peer" --url "$base_url" --role agent --seconds 5 --hangup \
-        >"$logs_dir/agent.out" 2>"$logs_dir/agent.err"
+    timeout 90 /usr/bin/python3 "$peer" --url "$base_url" --role agent --seconds 6 --hangup --progress \
+        >"$logs_dir/agent.out" 2>"$logs_dir/agent.err" &
+    apid=$!
+    # An upgrade in the middle of the call: once media flows, SIGTERM. The gateway must stop
+    # taking new calls (/readyz 503) and let this one run to its end (grace 10 s > 6 s).
+    for _ in $(seq 1 60); do
+        grep -q '"progress"' "$logs_dir/agent.out" 2>/dev/null && break
+        sleep 0.5
+    done
+    t_term=$(date +%s)
+    timeout 30 podman kill --signal TERM "$name" >/dev/null 2>&1
+    sleep 1
+    ready=$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "$base_url/readyz")
+    live=$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "$base_url/healthz")
+    if [ "$ready" = 503 ] && [ "$live" = 200 ]; then
+        ok "SIGTERM during a call: /readyz 503 (draining), /healthz 200"
+    else
+        bad "SIGTERM during a call: /readyz $ready (want 503), /healthz $live (want 200)"
+    fi
+    wait "$apid"
     wait "$cpid"
     verdict=$(/usr/bin/python3 - "$logs_dir" <<'EOF'
 import json, sys
@@ -261,7 +279,7 @@ else:
 EOF
     )
     if [[ "$verdict" == OK* ]]; then
-        ok "a call through the container: ${verdict#OK }"
+        ok "a call through the container, finished while draining: ${verdict#OK }"
     else
         bad "a call through the container: $verdict"
         tail -n 5 "$logs_dir"/*.err
@@ -270,16 +288,23 @@ EOF
 fi
 
 # --- 4b. SIGTERM drains and exits 0 ---------------------------------------------------------
-t0=$(date +%s)
-timeout 60 podman stop -t 30 "$name" >/dev/null 2>&1
-rc=$(podman inspect --format '{{.State.ExitCode}}' "$name" 2>/dev/null)
+if [ -z "${t_term:-}" ]; then
+    t_term=$(date +%s)
+    timeout 30 podman kill --signal TERM "$name" >/dev/null 2>&1
+fi
+# As `podman stop -t 30` would, but the SIGTERM may have been sent during the call above.
+rc=$(timeout 40 podman wait "$name" 2>/dev/null)
+[ -z "$rc" ] && { timeout 30 podman stop -t 0 "$name" >/dev/null 2>&1; rc="none within 40 s"; }
 log=$(podman logs "$name" 2>&1)
-if [ "$rc" = 0 ]; then ok "podman stop (SIGTERM): exit 0 after $(($(date +%s) - t0)) s"; else bad "exit code after SIGTERM: '$rc'"; fi
+if [ "$rc" = 0 ]; then ok "SIGTERM: exit 0 after $(($(date +%s) - t_term)) s"; else bad "exit code after SIGTERM: '$rc'"; fi
 if echo "$log" | grep -q '"msg":"draining' && echo "$log" | grep -q '"msg":"stopped"'; then
     ok "the log shows the drain (\"draining\" … \"stopped\")"
 else
     bad "no drain in the log"
     echo "$log" | tail -10
+fi
+if echo "$log" | grep -q 'grace period over'; then
+    bad "the grace period cut a call off (the drain should have waited for it)"
 fi
 if echo "$log" | grep -qE '"level":"(error|fatal)"'; then
     bad "errors in the container's log"
