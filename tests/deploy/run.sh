@@ -263,11 +263,17 @@ def summary(path):
     return None
 out = []
 s = {r: summary(f"{sys.argv[1]}/{r}.out") for r in ("citizen", "agent")}
+# Two verdicts, one a line: the media, and whether both sides were told the call ended.
+ended = []
 for role, d in s.items():
     if d is None:
         out.append(f"{role}: no summary")
-    elif d.get("problems") or d.get("errors") or d.get("video_frames", 0) < 20 or d.get("audio_frames", 0) < 50:
+        continue
+    problems = [p for p in d.get("problems", []) if "no `ended`" not in p]
+    if problems or d.get("errors") or d.get("video_frames", 0) < 20 or d.get("audio_frames", 0) < 50:
         out.append(f"{role}: {json.dumps(d)[:400]}")
+    if not d.get("ended"):
+        ended.append(f"{role}: " + "; ".join(d.get("problems", [])))
 if not out and s["citizen"]["call"] != s["agent"]["call"]:
     out.append("not the same call")
 if out:
@@ -276,13 +282,22 @@ else:
     c, a = s["citizen"], s["agent"]
     print(f"OK decoded citizen {c['video_frames']} video {c['audio_frames']} audio, "
           f"agent {a['video_frames']} video {a['audio_frames']} audio")
+print("OK" if not ended else "; ".join(ended))
 EOF
     )
-    if [[ "$verdict" == OK* ]]; then
-        ok "a call through the container, finished while draining: ${verdict#OK }"
+    media=$(echo "$verdict" | head -1) ended=$(echo "$verdict" | sed -n 2p)
+    if [[ "$media" == OK* ]]; then
+        ok "a call through the container, going on while it drains: ${media#OK }"
     else
-        bad "a call through the container: $verdict"
+        bad "a call through the container: $media"
         tail -n 5 "$logs_dir"/*.err
+    fi
+    # The hang-up ends the last call and so the drain: the `ended` messages must still go out
+    # before the gateway closes the WebSockets and exits.
+    if [ "$ended" = OK ]; then
+        ok "both sides were told the call ended before the gateway exited"
+    else
+        bad "\`ended\` lost when the drain finished: $ended"
     fi
     rm -rf "$logs_dir"
 fi
