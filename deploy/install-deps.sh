@@ -9,7 +9,8 @@ run_pkgs=(build-essential cmake pkg-config ca-certificates openssl
   libwebsockets-dev libssl-dev libsrtp2-dev libopus-dev libvpx-dev libjansson-dev
   libsqlite3-dev libcurl4-openssl-dev)
 test_pkgs=(libcriterion-dev clang clang-tidy clang-format cppcheck curl iproute2
-  python3 python3-aiortc python3-numpy python3-websockets chromium coturn)
+  python3 python3-aiortc python3-numpy python3-websockets chromium coturn
+  podman buildah runc debootstrap yamllint prometheus)
 
 pkgs=("${run_pkgs[@]}")
 [ "$mode" = test ] && pkgs+=("${test_pkgs[@]}")
@@ -23,6 +24,11 @@ done
 # Node.js and npm drive the browser tests; any installed Node 18+ will do.
 if [ "$mode" = test ] && ! { command -v node && command -v npm; } >/dev/null 2>&1; then
   missing+=(nodejs npm)
+fi
+# kubectl renders the Kubernetes manifests (kustomize); Google's `kubectl` package when its
+# repository is configured, else Debian's (older) kubernetes-client.
+if [ "$mode" = test ] && ! command -v kubectl >/dev/null 2>&1; then
+  if apt-cache show kubectl >/dev/null 2>&1; then missing+=(kubectl); else missing+=(kubernetes-client); fi
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
