@@ -597,6 +597,29 @@ int config_validate(struct balie_config *cfg, struct config_errors *errors)
         add_error(errors, "media: bind '%s' is not an IP address", cfg->media.bind);
         added++;
     }
+    /* Browsers are offered the announced addresses, else the bind address: a wildcard bind with
+     * nothing announced would offer them 0.0.0.0, and no call would ever connect. */
+    bool wildcard = strcmp(cfg->media.bind, "0.0.0.0") == 0 || strcmp(cfg->media.bind, "::") == 0;
+    if (wildcard && cfg->media.announce[0] == '\0') {
+        add_error(errors,
+                  "media: bind '%s' is a wildcard, so browsers need media.announce "
+                  "(BALIE_MEDIA_ANNOUNCE): the address(es) they can reach",
+                  cfg->media.bind);
+        added++;
+    }
+    for (const char *p = cfg->media.announce; *p;) {
+        size_t n = strcspn(p, ", ");
+        char ip[64];
+        if (n > 0) {
+            snprintf(ip, sizeof(ip), "%.*s", (int)(n < sizeof(ip) ? n : sizeof(ip) - 1), p);
+            if (n >= sizeof(ip) || !is_ip_literal(ip)) {
+                add_error(errors, "media: announce entry '%s' is not an IP address", ip);
+                added++;
+            }
+        }
+        p += n;
+        p += strspn(p, ", ");
+    }
     int workers = cfg->media.workers > 0 ? cfg->media.workers : 1;
     if (cfg->media.port_base != 0 && cfg->media.port_base + workers - 1 > 65535) {
         add_error(errors, "media: port_base %d + %d workers passes port 65535",

@@ -162,17 +162,13 @@ struct session *session_create(struct session_store *s, const struct identity_ve
     return &n->s;
 }
 
-struct session *session_find(struct session_store *s, const char *value, size_t len,
-                             uint64_t now_ms)
+struct session *session_find_hash(struct session_store *s, const unsigned char hash[32],
+                                  uint64_t now_ms)
 {
-    if (!token_well_formed(value, len))
-        return NULL;
-    unsigned char hash[TOKEN_HASH_LEN];
-    token_hash(value, len, hash);
     struct session_node **link = &s->buckets[bucket_of(s, hash)];
     while (*link) {
         struct session_node *n = *link;
-        if (CRYPTO_memcmp(n->s.id_hash, hash, sizeof(hash)) == 0) {
+        if (CRYPTO_memcmp(n->s.id_hash, hash, TOKEN_HASH_LEN) == 0) {
             if (expired(s, &n->s, now_ms)) {
                 unlink_node(s, link);
                 return NULL;
@@ -183,6 +179,16 @@ struct session *session_find(struct session_store *s, const char *value, size_t 
         link = &n->next;
     }
     return NULL;
+}
+
+struct session *session_find(struct session_store *s, const char *value, size_t len,
+                             uint64_t now_ms)
+{
+    if (!token_well_formed(value, len))
+        return NULL;
+    unsigned char hash[TOKEN_HASH_LEN];
+    token_hash(value, len, hash);
+    return session_find_hash(s, hash, now_ms);
 }
 
 static bool is_space(char c)

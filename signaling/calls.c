@@ -394,6 +394,11 @@ int calls_active(const struct calls *calls)
     return calls->active;
 }
 
+struct ws_client *calls_first_client(struct calls *calls)
+{
+    return calls->clients;
+}
+
 size_t calls_pending_output(const struct calls *calls)
 {
     size_t n = 0;

@@ -241,6 +241,7 @@ static void server_tick(lws_sorted_usec_list_t *sul)
     server_on_wake(srv);
     auth_tick(srv, server_now_ms()); /* expired sessions and pending logins go */
     calls_tick(srv->calls, server_now_ms());
+    ws_tick(srv); /* sockets of sessions that ended close */
     journey_retention(srv, server_now_ms());
     srv->active_calls = calls_active(srv->calls);
     lws_sul_schedule(srv->ctx, 0, &srv->tick, server_tick, LWS_US_PER_SEC);

@@ -201,11 +201,24 @@ static bool open_client(struct server *srv, struct ws_client *c, struct lws *wsi
     snprintf(c->provider, sizeof(c->provider), "%s", s->provider);
     snprintf(c->display_name, sizeof(c->display_name), "%s", s->display_name);
     snprintf(c->agent_id, sizeof(c->agent_id), "%s", s->agent_id);
+    memcpy(c->session_hash, s->id_hash, sizeof(c->session_hash));
     c->tokens = WS_RATE_BURST;
     c->tokens_ms = server_now_ms();
     calls_client_opened(srv->calls, c);
     srv->ws_connections = calls_clients(srv->calls);
     return true;
+}
+
+void ws_tick(struct server *srv)
+{
+    uint64_t now = server_now_ms();
+    for (struct ws_client *c = calls_first_client(srv->calls); c; c = c->next) {
+        if (c->closing || session_find_hash(srv->sessions, c->session_hash, now))
+            continue;
+        log_info("ws", "a session ended (logout or expiry): closing its WebSocket");
+        c->closing = true;
+        lws_callback_on_writable(c->wsi);
+    }
 }
 
 int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
@@ -236,6 +249,8 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
     case LWS_CALLBACK_RECEIVE:
         return on_receive(srv, c, wsi, in, len);
     case LWS_CALLBACK_SERVER_WRITEABLE:
+        if (c->closing)
+            return close_with(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, "session ended");
         return write_one(c);
     case LWS_CALLBACK_CLOSED:
         if (c->wsi) {

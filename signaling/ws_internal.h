@@ -17,6 +17,7 @@
 
 struct call;
 struct calls;
+struct server;
 struct journey_metrics;
 struct journey_signal;
 struct journey_store;
@@ -39,6 +40,8 @@ struct ws_client {
     char provider[16];
     char display_name[64];
     char agent_id[32];
+    unsigned char session_hash[32]; /* which session opened it: logout or expiry closes it */
+    bool closing;                   /* close with 1008 at the next writeable callback */
 
     /* Outgoing frames, sent one per writeable callback. */
     struct ws_out *out_head, *out_tail;
@@ -67,6 +70,9 @@ struct ws_client {
  * queue is too long is closed (it is not reading), and NULL json is ignored. */
 void ws_send(struct ws_client *c, char *json);
 
+/* Once a second: sockets whose session ended (logout, expiry) are closed with 1008. */
+void ws_tick(struct server *srv);
+
 /* Calls ---------------------------------------------------------------------------------- */
 
 /* `fingerprint` is our DTLS certificate's "AB:CD:…"; the pool may be attached later. */
@@ -92,5 +98,7 @@ int calls_active(const struct calls *calls);
 int calls_clients(const struct calls *calls);
 /* Frames queued for clients and not yet written (the last `ended` of a drain, say). */
 size_t calls_pending_output(const struct calls *calls);
+/* The first client, for walking all of them with ->next. */
+struct ws_client *calls_first_client(struct calls *calls);
 
 #endif

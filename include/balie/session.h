@@ -64,6 +64,11 @@ struct session *session_find(struct session_store *s, const char *value, size_t 
 struct session *session_from_cookie_header(struct session_store *s, const char *cookie_header,
                                            uint64_t now_ms);
 
+/* The live session whose id hashes to `hash` (struct session.id_hash), refreshed like
+ * session_find: an open WebSocket is activity. NULL when it ended (logout, idle, absolute). */
+struct session *session_find_hash(struct session_store *s, const unsigned char hash[32],
+                                  uint64_t now_ms);
+
 void session_destroy(struct session_store *s, struct session *sess);
 
 /* Destroys every session that is idle too long or past its end. Returns how many. */

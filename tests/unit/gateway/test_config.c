@@ -272,3 +272,18 @@ Test(config, bad_services)
     cr_assert(strstr(errors.messages[2], "test.conf:5: unknown key 'colour' in [service.ok]"), "%s",
               errors.messages[2]);
 }
+
+Test(config, wildcard_bind_needs_announced_addresses)
+{
+    strcpy(cfg.media.bind, "0.0.0.0");
+    cr_assert_eq(config_validate(&cfg, &errors), 1);
+    cr_assert(strstr(errors.messages[0], "media: bind '0.0.0.0' is a wildcard"), "%s",
+              errors.messages[0]);
+    memset(&errors, 0, sizeof(errors));
+    strcpy(cfg.media.announce, "203.0.113.7, 2001:db8::7");
+    cr_assert_eq(config_validate(&cfg, &errors), 0, "%s", errors.messages[0]);
+    strcpy(cfg.media.announce, "203.0.113.7,balie.example.nl");
+    cr_assert_eq(config_validate(&cfg, &errors), 1);
+    cr_assert(strstr(errors.messages[0], "announce entry 'balie.example.nl' is not an IP address"),
+              "%s", errors.messages[0]);
+}
