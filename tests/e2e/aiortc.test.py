@@ -6,6 +6,7 @@ both sides, hang-up seen by both, and a clean exit on SIGTERM.
   /usr/bin/python3 tests/e2e/aiortc.test.py      (inside `unshare -n`; tests/e2e/run.sh does it)
 """
 
+import json
 import os
 import sys
 import time
@@ -74,11 +75,36 @@ class AiortcCall(unittest.TestCase):
                 file=sys.stderr,
             )
             self.assertEqual(balie_e2e.healthz(gw.base), 200)
+            self.check_journey(gw, s_citizen["call"])
         finally:
             for p in peers:
                 p.kill()
             rc = gw.stop()
         self.assertEqual(rc, 0, "the gateway exits 0 on SIGTERM\n" + gw.log_text(30))
+
+
+    def check_journey(self, gw, call):
+        """The call left exactly one journey signal for the citizen: completed, with media in
+        both directions, and nothing that names the citizen (DESIGN.md §7)."""
+        with open(os.path.join(gw.dir, "data", "admin.token")) as f:
+            token = f.read().strip()
+        st, _, body = balie_e2e.http_request(
+            gw.base, "GET", "/admin/v1/signals?subject=" + balie_e2e.BSN_CITIZEN,
+            headers={"Authorization": "Bearer " + token})
+        self.assertEqual(st, 200, body[:300])
+        doc = json.loads(body)
+        signals = doc.get("signals", doc) if isinstance(doc, dict) else doc
+        self.assertEqual(len(signals), 1, f"one session, one signal: {body[:500]!r}")
+        sig = signals[0]
+        self.assertEqual(sig["outcome"], "completed", sig)
+        self.assertEqual(sig["service"], "algemeen", sig)
+        self.assertGreaterEqual(sig["talk_s"], 1, sig)
+        self.assertGreater(sig["media"]["packets_in"], 100, sig)
+        self.assertGreater(sig["media"]["packets_out"], 100, sig)
+        self.assertNotIn(balie_e2e.BSN_CITIZEN.encode(), body, "no BSN in the signal")
+        print(f"  journey: {sig['outcome']}, talk {sig['talk_s']} s, wait {sig['wait_s']} s, "
+              f"media in/out {sig['media']['packets_in']}/{sig['media']['packets_out']} packets",
+              file=sys.stderr)
 
 
 if __name__ == "__main__":
