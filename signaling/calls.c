@@ -16,67 +16,9 @@
 #include "balie/metrics.h"
 #include "balie/sdp.h"
 #include "balie/turn.h"
-#include "ws_internal.h"
+#include "calls_internal.h"
 
-enum { SIDE_CITIZEN = 0, SIDE_AGENT = 1 };
-
-struct call_leg {
-    uint64_t leg_id;
-    struct sdp_offer_params offer;
-    bool answered;
-    bool flowing;
-    bool reconnecting; /* an ICE restart offer was sent; cleared when ICE connects again */
-    uint32_t restarts;
-    bool has_stats;
-    struct media_leg_stats stats; /* the latest, cumulative since the leg began */
-};
-
-struct call {
-    char id[QUEUE_CALL_ID_LEN + 1];
-    char service[QUEUE_ID_MAX + 1];
-    struct ws_client *client[2]; /* NULL once that socket closed */
-    uint64_t agent_handle;
-    int worker;
-    struct call_leg leg[2];
-    bool flowing;
-    uint64_t started_ms, flowing_ms;
-    struct journey_signal *journey; /* the citizen's session, taken over from the client */
-    struct call *next;
-};
-
-enum outcome { OUT_COMPLETED, OUT_FAILED, OUT_DROPPED, OUT_COUNT };
-static const char *const outcome_names[OUT_COUNT] = {"completed", "failed", "dropped"};
-
-struct calls {
-    const struct balie_config *cfg;
-    char fingerprint[SDP_FINGERPRINT_TEXT + 1];
-    struct worker_pool *pool;
-    struct queue *queue;
-    struct ws_client *clients;
-    int client_count;
-    struct call *list;
-    int active;
-    uint64_t next_handle, next_leg;
-    int next_worker;
-    bool draining;
-    bool shutting_down;
-    struct journey_store *journey;
-    struct journey_metrics *journey_metrics;
-    char addresses[SDP_MAX_CANDIDATES][SDP_IP_TEXT_MAX + 1];
-    size_t address_count;
-    uint64_t started, ended[OUT_COUNT], joins, refused_joins, worker_queue_full;
-    /* Media totals over every leg that ever reported, from the deltas of its stats. */
-    uint64_t packets[2][2], bytes[2][2]; /* [audio|video][in|out] */
-    uint64_t lost, dropped, keyframe_requests;
-    uint64_t ice_restarts, ice_restarts_recovered;
-};
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
+const char *const outcome_names[OUT_COUNT] = {"completed", "failed", "dropped"};
 
 static void send_error(struct ws_client *c, const struct proto_id *id, const char *code,
                        const char *message)
@@ -88,123 +30,6 @@ static void send_ack(struct ws_client *c, const struct proto_id *id)
 {
     if (id->present)
         ws_send(c, proto_build_ack(id));
-}
-
-/* ---- Journey signals (journey.h): one per citizen session ---- */
-
-/* The citizen joined: the session begins and is written as open at once, so that even a
- * gateway killed now leaves a row (closed as dropped at the next start). */
-/* A handover context is free text from another channel; only a short reference of id
- * characters is kept, so no message or personal detail can ride along into the signal. */
-static bool context_is_reference(const char *context)
-{
-    size_t n = context ? strlen(context) : 0;
-    if (n == 0 || n >= sizeof(((struct journey_signal *)0)->context_ref))
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char ch = context[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-              ch == '.' || ch == '_' || ch == ':' || ch == '-'))
-            return false;
-    }
-    return true;
-}
-
-static void journey_begin(struct calls *calls, struct ws_client *c, const char *service,
-                          const char *appointment, const char *context)
-{
-    struct journey_signal *s = calloc(1, sizeof(*s));
-    if (!s || journey_init(s) != 0) {
-        free(s);
-        log_error("journey", "cannot start a signal (out of memory or entropy)");
-        return;
-    }
-    /* No service named: the queue took the only one there is. */
-    snprintf(s->service, sizeof(s->service), "%s",
-             service                     ? service
-             : calls->cfg->service_count ? calls->cfg->services[0].id
-                                         : "");
-    snprintf(s->pseudonym, sizeof(s->pseudonym), "%s", c->pseudonym);
-    snprintf(s->loa, sizeof(s->loa), "%s", identity_loa_name(c->loa));
-    snprintf(s->provider, sizeof(s->provider), "%s", c->provider);
-    snprintf(s->appointment, sizeof(s->appointment), "%s", appointment ? appointment : "");
-    if (context_is_reference(context))
-        snprintf(s->context_ref, sizeof(s->context_ref), "%s", context);
-    if (calls->journey && journey_open(calls->journey, s) != 0)
-        log_error("journey", "cannot write the open signal %s", s->id);
-    c->journey = s;
-}
-
-/* Ends the session *sp once: writes the closed signal, counts it, frees it. */
-static void journey_end(struct calls *calls, struct journey_signal **sp, enum journey_outcome out,
-                        const char *reason, const char *stage)
-{
-    struct journey_signal *s = *sp;
-    if (!s)
-        return;
-    *sp = NULL;
-    journey_finish(s, out, reason, stage);
-    int err = calls->journey ? journey_close(calls->journey, s) : 0;
-    if (err)
-        log_error("journey", "cannot close the signal %s: %s", s->id, strerror(-err));
-    journey_metrics_observe(calls->journey_metrics, s);
-    free(s);
-}
-
-/* The media summary of a call: both legs' last cumulative statistics. */
-static void journey_media(struct journey_media *m, const struct call *call)
-{
-    int legs = 0, rtts = 0;
-    for (int side = 0; side < 2; side++) {
-        const struct call_leg *leg = &call->leg[side];
-        if (!leg->has_stats)
-            continue;
-        const struct media_leg_stats *st = &leg->stats;
-        m->packets_in += st->audio_packets_in + st->video_packets_in;
-        m->packets_out += st->audio_packets_out + st->video_packets_out;
-        m->bytes_in += st->audio_bytes_in + st->video_bytes_in;
-        m->bytes_out += st->audio_bytes_out + st->video_bytes_out;
-        m->lost += st->lost;
-        m->jitter_ms += st->jitter_ms;
-        m->rtt_ms += st->rtt_ms;
-        legs++;
-        rtts += st->rtt_ms ? 1 : 0;
-    }
-    m->jitter_ms = legs ? m->jitter_ms / legs : 0;
-    m->rtt_ms = rtts ? m->rtt_ms / rtts : 0;
-}
-
-/* How a call's end reads as a journey outcome. A hang-up before media ever flowed is a
- * failure to connect (stage "connecting"): nobody talked. */
-static void journey_call_end(struct calls *calls, struct call *call, const char *reason,
-                             enum outcome out)
-{
-    if (!call->journey)
-        return;
-    journey_media(&call->journey->media, call);
-    if (calls->shutting_down)
-        journey_end(calls, &call->journey, JOURNEY_DROPPED, "gateway_shutdown", NULL);
-    else if (out == OUT_COMPLETED && call->flowing)
-        journey_end(calls, &call->journey, JOURNEY_COMPLETED, reason, NULL);
-    else if (out == OUT_COMPLETED)
-        journey_end(calls, &call->journey, JOURNEY_FAILED, reason, "connecting");
-    else if (out == OUT_FAILED)
-        journey_end(calls, &call->journey, JOURNEY_FAILED, reason,
-                    strcmp(reason, "bad_answer") == 0 ? "signaling" : reason);
-    else
-        journey_end(calls, &call->journey, JOURNEY_DROPPED, reason, NULL);
-}
-
-void calls_attach_journey(struct calls *calls, struct journey_store *store,
-                          struct journey_metrics *metrics)
-{
-    calls->journey = store;
-    calls->journey_metrics = metrics;
-}
-
-void calls_shutdown(struct calls *calls)
-{
-    calls->shutting_down = true;
 }
 
 /* ---- Queue broadcasts ---- */
@@ -235,98 +60,6 @@ static void broadcast_queue(struct calls *calls)
         }
         c->sent_generation = gen;
     }
-}
-
-/* ---- Metrics ---- */
-
-/* Averages RTT and jitter over the legs that reported in this second's round. */
-static void media_averages(const struct calls *calls, double *rtt_ms, double *jitter_ms, int *legs)
-{
-    double rtt = 0, jitter = 0;
-    int n = 0, n_rtt = 0;
-    for (const struct call *call = calls->list; call; call = call->next) {
-        for (int side = 0; side < 2; side++) {
-            const struct call_leg *leg = &call->leg[side];
-            if (!leg->has_stats)
-                continue;
-            n++;
-            jitter += leg->stats.jitter_ms;
-            if (leg->stats.rtt_ms) {
-                rtt += leg->stats.rtt_ms;
-                n_rtt++;
-            }
-        }
-    }
-    *legs = n;
-    *rtt_ms = n_rtt ? rtt / n_rtt : 0;
-    *jitter_ms = n ? jitter / n : 0;
-}
-
-static void collect_media_metrics(struct strbuf *out, const struct calls *calls)
-{
-    static const char *const kinds[2] = {"audio", "video"}, *const dirs[2] = {"in", "out"};
-    strbuf_appendf(out, "# HELP balie_media_packets_total RTP packets relayed, by kind and "
-                        "direction (in: from browsers, out: to browsers).\n"
-                        "# TYPE balie_media_packets_total counter\n");
-    for (int k = 0; k < 2; k++)
-        for (int d = 0; d < 2; d++)
-            strbuf_appendf(out, "balie_media_packets_total{kind=\"%s\",direction=\"%s\"} %llu\n",
-                           kinds[k], dirs[d], (unsigned long long)calls->packets[k][d]);
-    strbuf_appendf(out, "# HELP balie_media_bytes_total RTP bytes relayed, by kind and direction.\n"
-                        "# TYPE balie_media_bytes_total counter\n");
-    for (int k = 0; k < 2; k++)
-        for (int d = 0; d < 2; d++)
-            strbuf_appendf(out, "balie_media_bytes_total{kind=\"%s\",direction=\"%s\"} %llu\n",
-                           kinds[k], dirs[d], (unsigned long long)calls->bytes[k][d]);
-    metrics_write_simple(out, "balie_media_lost_packets_total", "counter",
-                         "Packets browsers did not deliver to us (RTP sequence gaps).",
-                         (double)calls->lost);
-    metrics_write_simple(out, "balie_media_dropped_packets_total", "counter",
-                         "Packets legs dropped (unauthenticated, unknown SSRC, no peer yet).",
-                         (double)calls->dropped);
-    metrics_write_simple(out, "balie_media_keyframe_requests_total", "counter",
-                         "PLI/FIR the gateway sent to browsers.", (double)calls->keyframe_requests);
-    double rtt, jitter;
-    int legs;
-    media_averages(calls, &rtt, &jitter, &legs);
-    metrics_write_simple(out, "balie_media_legs_reporting", "gauge",
-                         "Legs of running calls that report statistics.", legs);
-    /* Prometheus wants base units: seconds, not milliseconds. */
-    metrics_write_simple(out, "balie_media_rtt_seconds_avg", "gauge",
-                         "Average round-trip time over reporting legs (RTCP), in seconds.",
-                         rtt / 1000.0);
-    metrics_write_simple(out, "balie_media_jitter_seconds_avg", "gauge",
-                         "Average video receive jitter over reporting legs, in seconds.",
-                         jitter / 1000.0);
-}
-
-static void collect_call_metrics(struct strbuf *out, void *arg)
-{
-    struct calls *calls = arg;
-    collect_media_metrics(out, calls);
-    metrics_write_simple(out, "balie_calls_started_total", "counter",
-                         "Calls matched and offered to both browsers.", (double)calls->started);
-    strbuf_appendf(out, "# HELP balie_calls_ended_total Calls ended, by outcome.\n"
-                        "# TYPE balie_calls_ended_total counter\n");
-    for (int i = 0; i < OUT_COUNT; i++)
-        strbuf_appendf(out, "balie_calls_ended_total{outcome=\"%s\"} %llu\n", outcome_names[i],
-                       (unsigned long long)calls->ended[i]);
-    metrics_write_simple(out, "balie_queue_waiting", "gauge", "Citizens waiting in the queue.",
-                         (double)queue_waiting_count(calls->queue));
-    metrics_write_simple(out, "balie_queue_joins_total", "counter", "Citizens who joined a queue.",
-                         (double)calls->joins);
-    metrics_write_simple(out, "balie_queue_refused_joins_total", "counter",
-                         "Joins refused (level too low, unknown service, draining, …).",
-                         (double)calls->refused_joins);
-    metrics_write_simple(out, "balie_ice_restarts_total", "counter",
-                         "ICE restarts offered because a browser's path went quiet.",
-                         (double)calls->ice_restarts);
-    metrics_write_simple(out, "balie_ice_restarts_recovered_total", "counter",
-                         "ICE restarts after which the browser was connected again.",
-                         (double)calls->ice_restarts_recovered);
-    metrics_write_simple(out, "balie_worker_queue_full_total", "counter",
-                         "Calls failed because a media worker's command queue was full.",
-                         (double)calls->worker_queue_full);
 }
 
 /* ---- Life cycle ---- */
@@ -361,7 +94,7 @@ struct calls *calls_new(const struct balie_config *cfg, const char *fingerprint)
     }
     calls->next_handle = 1;
     calls->next_leg = 1;
-    metrics_add_collector(collect_call_metrics, calls);
+    metrics_add_collector(calls_collect_metrics, calls);
     return calls;
 }
 
@@ -454,7 +187,7 @@ static void end_call(struct calls *calls, struct call *call, const char *reason,
         }
     }
     log_write(LOG_LEVEL_INFO, "calls", call->id, "call ended: %s (%s)", reason, outcome_names[out]);
-    journey_call_end(calls, call, reason, out);
+    calls_journey_call_end(calls, call, reason, out);
     calls->ended[out]++;
     calls->active--;
     free(call);
@@ -467,8 +200,8 @@ void calls_client_closed(struct calls *calls, struct ws_client *c)
         queue_leave(calls->queue, c->waiting_call);
         c->waiting_call[0] = '\0';
     }
-    journey_end(calls, &c->journey, JOURNEY_ABANDONED,
-                calls->shutting_down ? "gateway_shutdown" : "citizen_disconnected", NULL);
+    calls_journey_end(calls, &c->journey, JOURNEY_ABANDONED,
+                      calls->shutting_down ? "gateway_shutdown" : "citizen_disconnected", NULL);
     if (c->call) {
         struct call *call = c->call;
         call->client[c->role == PROTO_ROLE_CITIZEN ? SIDE_CITIZEN : SIDE_AGENT] = NULL;
@@ -663,7 +396,7 @@ fail:
     calls->worker_queue_full++;
     queue_agent_release(calls->queue, agent->handle);
     citizen->waiting_call[0] = '\0';
-    journey_end(calls, &citizen->journey, JOURNEY_FAILED, "gateway_busy", "gateway");
+    calls_journey_end(calls, &citizen->journey, JOURNEY_FAILED, "gateway_busy", "gateway");
     ws_send(citizen, proto_build_ended("gateway_busy", "failed"));
     send_error(agent, &(struct proto_id){0}, "gateway_busy",
                "the media plane could not take the call; the citizen was told");
@@ -704,7 +437,7 @@ static void handle_join(struct calls *calls, struct ws_client *c, const struct p
         return;
     }
     calls->joins++;
-    journey_begin(calls, c, m->join.service, m->join.appointment, m->join.context);
+    calls_journey_begin(calls, c, m->join.service, m->join.appointment, m->join.context);
     send_ack(c, &m->id);
     uint32_t pos = 0;
     int32_t eta = -1;
@@ -723,7 +456,7 @@ static void handle_leave(struct calls *calls, struct ws_client *c, const struct 
     }
     queue_leave(calls->queue, c->waiting_call);
     c->waiting_call[0] = '\0';
-    journey_end(calls, &c->journey, JOURNEY_ABANDONED, "citizen_left", NULL);
+    calls_journey_end(calls, &c->journey, JOURNEY_ABANDONED, "citizen_left", NULL);
     send_ack(c, &m->id);
     broadcast_queue(calls);
 }
@@ -992,32 +725,6 @@ static void on_leg_state(struct calls *calls, struct call *call, int side, uint6
     }
 }
 
-static uint64_t delta(uint64_t now, uint64_t before)
-{
-    return now >= before ? now - before : 0;
-}
-
-/* Stats are cumulative per leg: the totals grow by what changed since the leg's last report. */
-static void on_leg_stats(struct calls *calls, struct call_leg *leg,
-                         const struct media_leg_stats *st)
-{
-    static const struct media_leg_stats zero;
-    const struct media_leg_stats *old = leg->has_stats ? &leg->stats : &zero;
-    calls->packets[0][0] += delta(st->audio_packets_in, old->audio_packets_in);
-    calls->packets[0][1] += delta(st->audio_packets_out, old->audio_packets_out);
-    calls->packets[1][0] += delta(st->video_packets_in, old->video_packets_in);
-    calls->packets[1][1] += delta(st->video_packets_out, old->video_packets_out);
-    calls->bytes[0][0] += delta(st->audio_bytes_in, old->audio_bytes_in);
-    calls->bytes[0][1] += delta(st->audio_bytes_out, old->audio_bytes_out);
-    calls->bytes[1][0] += delta(st->video_bytes_in, old->video_bytes_in);
-    calls->bytes[1][1] += delta(st->video_bytes_out, old->video_bytes_out);
-    calls->lost += delta(st->lost, old->lost);
-    calls->dropped += delta(st->dropped, old->dropped);
-    calls->keyframe_requests += delta(st->keyframe_requests, old->keyframe_requests);
-    leg->stats = *st;
-    leg->has_stats = true;
-}
-
 void calls_on_worker_event(struct calls *calls, const struct worker_event *evt)
 {
     int side = 0;
@@ -1031,7 +738,7 @@ void calls_on_worker_event(struct calls *calls, const struct worker_event *evt)
     case WORKER_EVT_LEG_STATS:
         call = call_by_leg(calls, evt->id, &side);
         if (call && evt->ptr)
-            on_leg_stats(calls, &call->leg[side], evt->ptr);
+            calls_on_leg_stats(calls, &call->leg[side], evt->ptr);
         free(evt->ptr);
         break;
     default:
