@@ -17,34 +17,10 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import readline from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS, Gateway } from './lib.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const GATEWAY = process.env.E2E_GATEWAY || path.join(ROOT, 'build/dev/balie-gateway');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-// The same flags as call.test.mjs.
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
-  '--allow-loopback-in-peer-connection',
-  '--disable-features=LocalNetworkAccessChecks',
-  '--autoplay-policy=no-user-gesture-required',
-];
 const MEDIA_PORT = Number(process.env.E2E_RESTART_PORT || 41000);
 const GATEWAY_IP = '127.0.0.1';
 const PROXY_IP = '127.0.0.2';
@@ -64,81 +40,6 @@ name_en = "General questions"
 min_loa = midden
 `;
 
-// ---- the gateway as a child process (as in call.test.mjs) ----
-
-class Gateway {
-  constructor() {
-    this.dir = mkdtempSync(path.join(tmpdir(), 'balie-e2e-'));
-    this.config = path.join(this.dir, 'balie.conf');
-    writeFileSync(this.config, `[general]\ndata_dir = "${this.dir}/data"\n${CONFIG}`);
-    this.lines = [];
-    this.port = null;
-  }
-
-  start(timeoutMs = 10000) {
-    // Without BALIE_* variables: the gateway reads them as configuration, and refuses unknown ones.
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('BALIE_')));
-    this.proc = spawn(GATEWAY, ['--config', this.config], { stdio: ['ignore', 'pipe', 'pipe'], env });
-    this.exited = new Promise((resolve) => this.proc.on('exit', (code, sig) => resolve(sig ? `signal ${sig}` : code)));
-    for (const stream of [this.proc.stdout, this.proc.stderr]) {
-      readline.createInterface({ input: stream }).on('line', (l) => this.lines.push(l));
-    }
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the gateway did not start:\n${this.log()}`)), timeoutMs);
-      const check = setInterval(() => {
-        for (const l of this.lines) {
-          const m = /citizen page: https?:\/\/[^:/]+:(\d+)\//.exec(l);
-          if (m) {
-            this.port = Number(m[1]);
-            clearTimeout(timer);
-            clearInterval(check);
-            resolve(this);
-            return;
-          }
-        }
-        if (this.proc.exitCode !== null) {
-          clearTimeout(timer);
-          clearInterval(check);
-          reject(new Error(`the gateway exited at start:\n${this.log()}`));
-        }
-      }, 50);
-    });
-  }
-
-  get base() {
-    return `http://localhost:${this.port}`;
-  }
-
-  log(last = 60) {
-    return this.lines.slice(-last).join('\n');
-  }
-
-  // Lines that tell the restart's story, for the failure messages and the timeline.
-  restartLog() {
-    return this.lines.filter((l) => /quiet|restart|reconnect|consent|disconnect|ice/i.test(l)).slice(-20).join('\n');
-  }
-
-  async stop(timeoutMs = 10000) {
-    if (!this.proc || this.proc.exitCode !== null || this.proc.signalCode !== null) return this.exited;
-    this.proc.kill('SIGTERM');
-    const timer = setTimeout(() => this.proc.kill('SIGKILL'), timeoutMs);
-    const rc = await this.exited;
-    clearTimeout(timer);
-    rmSync(this.dir, { recursive: true, force: true });
-    return rc;
-  }
-
-  async metrics() {
-    const r = await fetch(`${this.base}/metrics`);
-    assert.equal(r.status, 200, '/metrics');
-    const out = {};
-    for (const line of (await r.text()).split('\n')) {
-      const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
-      if (m) out[m[1]] = (out[m[1]] || 0) + Number(m[3]);
-    }
-    return out;
-  }
-}
 
 // ---- the UDP proxy ----
 
@@ -241,8 +142,8 @@ let browser;
 
 before(async () => {
   proxy = await new Proxy(PROXY_IP, MEDIA_PORT, GATEWAY_IP).start();
-  gw = await new Gateway().start();
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  gw = await new Gateway(CONFIG).start();
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 });
 
 after(async () => {
@@ -342,8 +243,12 @@ async function until(what, fn, test, timeout, every = 200) {
     await new Promise((r) => setTimeout(r, every));
   }
   throw new Error(`${what}: not within ${timeout} ms (last ${JSON.stringify(last)}); proxy: ${proxy.summary()}\n` +
-    `gateway:\n${gw.restartLog()}\n${gw.log(20)}`);
+    `gateway:\n${restartLog(gw)}\n${gw.log(20)}`);
 }
+
+// Gateway log lines that tell the restart's story, for failure messages and the timeline.
+const restartLog = (gw) =>
+  gw.lines.filter((l) => /quiet|restart|reconnect|consent|disconnect|ice/i.test(l)).slice(-20).join('\n');
 
 const offers = (page) => page.received.filter((r) => r.msg.type === 'offer');
 const answers = (page) => page.sent.filter((r) => r.msg.type === 'answer');

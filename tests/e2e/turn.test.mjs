@@ -15,10 +15,9 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS, GATEWAY } from './lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(HERE, '../..');
-const GATEWAY = process.env.E2E_GATEWAY || path.join(ROOT, 'build/dev/balie-gateway');
 const SECRET = 'e2e-turn-shared-secret-0123456789';
 const TURN_PORT = 3478;
 
@@ -75,13 +74,7 @@ grace_s = 2
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('BALIE_')));
   gw = child(GATEWAY, ['--config', config], /citizen page: https?:\/\/[^:/]+:(\d+)\//, env);
   port = Number((await gw.started)[1]);
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-      '--allow-loopback-in-peer-connection', '--disable-features=LocalNetworkAccessChecks'],
-  });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 });
 
 after(async () => {
