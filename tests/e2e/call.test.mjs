@@ -291,6 +291,22 @@ test('a citizen and an agent talk through the gateway: media both ways, then the
   await tid(citizen, 'mute').click();
   assert.equal(await tid(citizen, 'mute').getAttribute('aria-pressed'), 'true');
 
+  // Chat beside the video, both ways: each side sees the other's words once, as text.
+  const say = async (page, text) => {
+    await tid(page, 'chat-input').fill(text);
+    await tid(page, 'chat-input').press('Enter');
+  };
+  const chatLines = (page) => page.locator('[data-testid="chat-log"] .chat-text').allInnerTexts();
+  await say(citizen, 'Goedemiddag, ik heb een vraag <b>over</b> mijn paspoort.');
+  await agent.waitForFunction(() => document.querySelectorAll('[data-testid="chat-log"] li').length >= 1);
+  await say(agent, 'Goedemiddag! Waarmee kan ik helpen?');
+  await citizen.waitForFunction(() => document.querySelectorAll('[data-testid="chat-log"] li').length >= 2);
+  await agent.waitForFunction(() => document.querySelectorAll('[data-testid="chat-log"] li').length >= 2);
+  const expected = ['Goedemiddag, ik heb een vraag <b>over</b> mijn paspoort.', 'Goedemiddag! Waarmee kan ik helpen?'];
+  assert.deepEqual(await chatLines(citizen), expected, 'the citizen sees both messages once, in order');
+  assert.deepEqual(await chatLines(agent), expected, 'the agent sees both messages once, in order');
+  assert.equal(await agent.locator('[data-testid="chat-log"] b').count(), 0, 'chat text is never HTML');
+
   await tid(agent, 'hangup').click();
   await tid(citizen, 'restart').waitFor({ state: 'visible', timeout: 15000 });
   await waitDebug(citizen, 'state', 'ended');

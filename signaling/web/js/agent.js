@@ -15,6 +15,7 @@ import {
   renderLoginButtons,
   showView,
 } from './common.js';
+import { createChat } from './chat.js';
 import { BalieSocket } from './protocol.js';
 import { CallLeg, LevelMeter, openLocalMedia, stopStream } from './media.js';
 
@@ -43,6 +44,8 @@ const st = {
   resumeToken: null,
   tick: null,
 };
+
+const chat = createChat('agent', 'chat.peer.agent', () => st.socket);
 
 window.balieDebug = {
   pc: () => (st.leg ? st.leg.pc : null),
@@ -135,7 +138,7 @@ function connect() {
   sock.on('ended', (m) => {
     if (st.leg || st.view === 'call') endCall(endedKey(m.reason));
   });
-  sock.on('chat', (m) => addChat(m, false));
+  sock.on('chat', (m) => chat.add(m, false));
   sock.on('error', (m) => console.warn('balie: server error', m.code, m.message));
   sock.connect();
 }
@@ -502,41 +505,6 @@ function endCall(reasonKey) {
 
 // ---- chat ----
 
-function addChat(m, mine, failed = false) {
-  if (!m || typeof m.text !== 'string') return;
-  const from = m.from || m.role;
-  if (!mine && from === 'agent') return; // our own message relayed back
-  const li = document.createElement('li');
-  li.className = mine ? 'chat-me' : 'chat-peer';
-  const who = document.createElement('span');
-  who.className = 'chat-who';
-  setText(who, mine ? 'chat.me' : 'chat.peer.agent');
-  const text = document.createElement('span');
-  text.className = 'chat-text';
-  text.textContent = m.text;
-  li.append(who, text);
-  if (failed) {
-    const f = document.createElement('span');
-    f.className = 'chat-failed';
-    setText(f, 'chat.failed');
-    li.appendChild(f);
-  }
-  $('chat-log').appendChild(li);
-  li.scrollIntoView({ block: 'nearest' });
-}
-
-function sendChat(ev) {
-  ev.preventDefault();
-  const input = $('chat-input');
-  const text = input.value.trim();
-  if (!text || !st.socket) return;
-  input.value = '';
-  st.socket.request('chat', { text }).then(
-    () => addChat({ text }, true),
-    () => addChat({ text }, true, true),
-  );
-}
-
 // ---- wiring ----
 
 function wire() {
@@ -561,7 +529,7 @@ function wire() {
     $('play-audio').hidden = true;
     if (st.leg) st.leg.playRemote();
   });
-  $('chat-form').addEventListener('submit', sendChat);
+  $('chat-form').addEventListener('submit', chat.send);
   window.addEventListener('balie:language', renderToggles);
   window.addEventListener('pagehide', () => {
     if (st.socket) st.socket.close();

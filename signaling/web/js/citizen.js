@@ -14,6 +14,7 @@ import {
   renderLoginButtons,
   showView,
 } from './common.js';
+import { createChat } from './chat.js';
 import { BalieSocket } from './protocol.js';
 import { CallLeg, LevelMeter, openLocalMedia, playChime, stopStream } from './media.js';
 
@@ -39,6 +40,8 @@ const st = {
   resumeToken: null,
   lastPosition: null,
 };
+
+const chat = createChat('citizen', 'chat.peer', () => st.socket);
 
 window.balieDebug = {
   pc: () => (st.leg ? st.leg.pc : null),
@@ -347,7 +350,7 @@ function ensureSocket() {
     if (st.phase === 'call') endCall(endedKey(m.reason), 'call');
     else if (st.phase === 'queued' || st.phase === 'joining') endCall(endedKey(m.reason), 'queue');
   });
-  sock.on('chat', (m) => addChat(m, false));
+  sock.on('chat', (m) => chat.add(m, false));
   sock.on('error', (m) => console.warn('balie: server error', m.code, m.message));
   sock.connect();
   return sock;
@@ -585,41 +588,6 @@ function finish(reasonKey, where, { keepSocketMs = 0 } = {}) {
 
 // ---- chat ----
 
-function addChat(m, mine, failed = false) {
-  if (!m || typeof m.text !== 'string') return;
-  const from = m.from || m.role;
-  if (!mine && from === 'citizen') return; // our own message relayed back
-  const li = document.createElement('li');
-  li.className = mine ? 'chat-me' : 'chat-peer';
-  const who = document.createElement('span');
-  who.className = 'chat-who';
-  setText(who, mine ? 'chat.me' : 'chat.peer');
-  const text = document.createElement('span');
-  text.className = 'chat-text';
-  text.textContent = m.text; // never innerHTML: the text comes from another person
-  li.append(who, text);
-  if (failed) {
-    const f = document.createElement('span');
-    f.className = 'chat-failed';
-    setText(f, 'chat.failed');
-    li.appendChild(f);
-  }
-  $('chat-log').appendChild(li);
-  li.scrollIntoView({ block: 'nearest' });
-}
-
-function sendChat(ev) {
-  ev.preventDefault();
-  const input = $('chat-input');
-  const text = input.value.trim();
-  if (!text || !st.socket) return;
-  input.value = '';
-  st.socket.request('chat', { text }).then(
-    () => addChat({ text }, true),
-    () => addChat({ text }, true, true),
-  );
-}
-
 // ---- wiring ----
 
 function wire() {
@@ -652,7 +620,7 @@ function wire() {
     $('play-audio').hidden = true;
     if (st.leg) st.leg.playRemote();
   });
-  $('chat-form').addEventListener('submit', sendChat);
+  $('chat-form').addEventListener('submit', chat.send);
   $('restart').addEventListener('click', () => {
     st.phase = 'idle';
     boot();
