@@ -11,7 +11,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_ARGS, Gateway } from './lib.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, Gateway, PageKit, tid } from './lib.mjs';
 
 // Two services, so the citizen really chooses one.
 const CONFIG = `[http]
@@ -39,6 +39,7 @@ let browser;
 before(async () => {
   gw = await new Gateway(CONFIG).start();
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  kit = new PageKit(browser, gw);
 });
 
 after(async () => {
@@ -46,79 +47,16 @@ after(async () => {
   if (gw) await gw.stop();
 });
 
-// ---- page helpers ----
+// ---- page helpers (lib.mjs) ----
 
-const tid = (page, id) => page.locator(`[data-testid="${id}"]`);
-
-// A page in its own context (own cookies), collecting console errors and uncaught exceptions.
-async function openPage(name) {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  ctx.setDefaultTimeout(15000);
-  const page = await ctx.newPage();
-  page.problems = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') page.problems.push(`${name} console: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => page.problems.push(`${name} exception: ${e.message}`));
-  return page;
-}
-
-// Opens a page and waits until it has asked the gateway for the session: fails at once, with the
-// page's own words, when it shows "unavailable" (no /auth/session, for instance).
-async function visit(page, urlPath) {
-  await page.goto(`${gw.base}${urlPath}`);
-  await page.waitForFunction(() => window.balieDebug && window.balieDebug.state() !== 'loading', null, {
-    polling: 100,
-  });
-  if ((await debug(page, 'state')) === 'unavailable') {
-    const why = await tid(page, 'unavailable-detail').innerText();
-    throw new Error(`${urlPath} says the service is unavailable: ${why}\n${gw.log(20)}`);
-  }
-}
-
-// Fills and submits the real dev login form, as a person would.
-async function devLogin(page, { role, subject, loa = 'substantieel', name = '' }) {
-  await tid(page, 'login-dev').click();
-  await tid(page, 'devlogin-submit').waitFor();
-  // The form's script copies `state` from the URL into the form; a submit before that is refused.
-  await page.waitForFunction(() => document.querySelector('[data-testid="devlogin-state"]').value !== '');
-  assert.equal(await tid(page, 'devlogin-subject').inputValue(), '999991772', 'the form suggests a test BSN');
-  await tid(page, `devlogin-role-${role}`).check();
-  if (subject) await tid(page, 'devlogin-subject').fill(subject);
-  await tid(page, 'devlogin-loa').selectOption(loa);
-  if (name) await tid(page, 'devlogin-name').fill(name);
-  const responses = [];
-  const onResponse = (r) => {
-    if (r.request().isNavigationRequest()) responses.push(`${r.request().method()} ${new URL(r.url()).pathname} ${r.status()}`);
-  };
-  page.on('response', onResponse);
-  try {
-    await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/auth/')), tid(page, 'devlogin-submit').click()]);
-  } catch (e) {
-    const body = (await page.locator('body').innerText().catch(() => '?')).slice(0, 300);
-    throw new Error(
-      `${role} login did not come back from the dev form (${e.message.split('\n')[0]}); ` +
-        `navigations: ${responses.join(', ')}; page at ${page.url()} says: ${body}\n${gw.log(30)}`,
-    );
-  } finally {
-    page.off('response', onResponse);
-  }
-}
-
-const debug = (page, what) => page.evaluate((w) => window.balieDebug && window.balieDebug[w](), what);
-
-async function waitDebug(page, what, values, timeout = 15000) {
-  const want = [].concat(values);
-  try {
-    await page.waitForFunction(
-      ([w, v]) => window.balieDebug && v.includes(window.balieDebug[w]()),
-      [what, want],
-      { timeout, polling: 100 },
-    );
-  } catch (e) {
-    throw new Error(`${what}() never became ${want.join('|')} (it is ${await debug(page, what)}):\n${gw.log(30)}`);
-  }
-}
+let kit;
+const openPage = (name) => kit.openPage(name);
+const visit = (page, urlPath) => kit.visit(page, urlPath);
+const devLogin = (page, who) => kit.devLogin(page, who);
+const debug = (page, what) => kit.debug(page, what);
+const waitDebug = (page, what, values, timeout) => kit.waitDebug(page, what, values, timeout);
+const inbound = (page) => kit.inbound(page);
+const waitFrames = (page, min, timeout) => kit.waitFrames(page, min, timeout);
 
 // Runs in a page: every 50 ms, notes the first time (ms, page clock) of each event.
 function startTimeline() {
@@ -149,44 +87,6 @@ function startTimeline() {
     if ('firstFrame' in tl && 'pliIn' in tl) clearInterval(timer);
   }, 50);
   setTimeout(() => clearInterval(timer), 30000);
-}
-
-// Inbound audio bytes and decoded video frames, summed over the inbound-rtp streams.
-async function inbound(page) {
-  return page.evaluate(async () => {
-    const pc = window.balieDebug.pc();
-    if (!pc) return null;
-    const out = { pc: pc.connectionState, audioBytes: 0, audioPackets: 0, videoFrames: 0, videoBytes: 0, codecs: [] };
-    (await pc.getStats()).forEach((s) => {
-      if (s.type === 'inbound-rtp' && s.kind === 'audio') {
-        out.audioBytes += s.bytesReceived || 0;
-        out.audioPackets += s.packetsReceived || 0;
-      } else if (s.type === 'inbound-rtp' && s.kind === 'video') {
-        out.videoFrames += s.framesDecoded || 0;
-        out.videoBytes += s.bytesReceived || 0;
-        out.size = [s.frameWidth, s.frameHeight];
-      } else if (s.type === 'outbound-rtp' && s.kind === 'video') {
-        // Keyframe requests that reached this sender through the gateway, and keyframes sent.
-        out.pliIn = (out.pliIn || 0) + (s.pliCount || 0);
-        out.firIn = (out.firIn || 0) + (s.firCount || 0);
-        out.keyFramesSent = (out.keyFramesSent || 0) + (s.keyFramesEncoded || 0);
-      } else if (s.type === 'codec') {
-        out.codecs.push(s.mimeType);
-      }
-    });
-    return out;
-  });
-}
-
-async function waitFrames(page, min, timeout = 20000) {
-  const t0 = Date.now();
-  let last;
-  while (Date.now() - t0 < timeout) {
-    last = await inbound(page);
-    if (last && last.videoFrames >= min && last.audioBytes > 0) return last;
-    await page.waitForTimeout(250);
-  }
-  throw new Error(`no media decoded in ${timeout} ms: ${JSON.stringify(last)}\n${gw.log(30)}`);
 }
 
 // ---- the tests ----

@@ -19,7 +19,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { chromium } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_ARGS, Gateway } from './lib.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, Gateway, PageKit, tid } from './lib.mjs';
 
 const MEDIA_PORT = Number(process.env.E2E_RESTART_PORT || 41000);
 const GATEWAY_IP = '127.0.0.1';
@@ -139,11 +139,13 @@ class Proxy {
 let gw;
 let proxy;
 let browser;
+let kit;
 
 before(async () => {
   proxy = await new Proxy(PROXY_IP, MEDIA_PORT, GATEWAY_IP).start();
   gw = await new Gateway(CONFIG).start();
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  kit = new PageKit(browser, gw);
 });
 
 after(async () => {
@@ -152,86 +154,14 @@ after(async () => {
   if (proxy) proxy.close();
 });
 
-// ---- page helpers (as in call.test.mjs) ----
+// ---- page helpers (lib.mjs) ----
 
-const tid = (page, id) => page.locator(`[data-testid="${id}"]`);
-
-// A page in its own context, collecting console errors, and every signaling message it receives
-// and sends ({at, msg}), read from the WebSocket frames.
-async function openPage(name) {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  ctx.setDefaultTimeout(15000);
-  const page = await ctx.newPage();
-  page.problems = [];
-  page.received = [];
-  page.sent = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') page.problems.push(`${name} console: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => page.problems.push(`${name} exception: ${e.message}`));
-  page.on('websocket', (ws) => {
-    const note = (list) => (f) => {
-      try {
-        list.push({ at: Date.now(), msg: JSON.parse(f.payload) });
-      } catch {
-        // not JSON: nothing to note
-      }
-    };
-    ws.on('framereceived', note(page.received));
-    ws.on('framesent', note(page.sent));
-  });
-  return page;
-}
-
-async function visit(page, urlPath) {
-  await page.goto(`${gw.base}${urlPath}`);
-  await page.waitForFunction(() => window.balieDebug && window.balieDebug.state() !== 'loading', null, {
-    polling: 100,
-  });
-  if ((await debug(page, 'state')) === 'unavailable') {
-    const why = await tid(page, 'unavailable-detail').innerText();
-    throw new Error(`${urlPath} says the service is unavailable: ${why}\n${gw.log(20)}`);
-  }
-}
-
-async function devLogin(page, { role, subject, loa = 'substantieel', name = '' }) {
-  await tid(page, 'login-dev').click();
-  await tid(page, 'devlogin-submit').waitFor();
-  await page.waitForFunction(() => document.querySelector('[data-testid="devlogin-state"]').value !== '');
-  await tid(page, `devlogin-role-${role}`).check();
-  if (subject) await tid(page, 'devlogin-subject').fill(subject);
-  await tid(page, 'devlogin-loa').selectOption(loa);
-  if (name) await tid(page, 'devlogin-name').fill(name);
-  await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/auth/')), tid(page, 'devlogin-submit').click()]);
-}
-
-const debug = (page, what) => page.evaluate((w) => window.balieDebug && window.balieDebug[w](), what);
-
-async function waitDebug(page, what, values, timeout = 15000) {
-  const want = [].concat(values);
-  try {
-    await page.waitForFunction(
-      ([w, v]) => window.balieDebug && v.includes(window.balieDebug[w]()),
-      [what, want],
-      { timeout, polling: 100 },
-    );
-  } catch (e) {
-    throw new Error(`${what}() never became ${want.join('|')} (it is ${await debug(page, what)}):\n${gw.log(30)}`);
-  }
-}
-
-async function inbound(page) {
-  return page.evaluate(async () => {
-    const pc = window.balieDebug.pc();
-    if (!pc) return null;
-    const out = { pc: pc.connectionState, ice: pc.iceConnectionState, audioPackets: 0, videoFrames: 0 };
-    (await pc.getStats()).forEach((s) => {
-      if (s.type === 'inbound-rtp' && s.kind === 'audio') out.audioPackets += s.packetsReceived || 0;
-      else if (s.type === 'inbound-rtp' && s.kind === 'video') out.videoFrames += s.framesDecoded || 0;
-    });
-    return out;
-  });
-}
+const openPage = (name) => kit.openPage(name);
+const visit = (page, urlPath) => kit.visit(page, urlPath);
+const devLogin = (page, who) => kit.devLogin(page, who);
+const waitDebug = (page, what, values, timeout) => kit.waitDebug(page, what, values, timeout);
+const inbound = (page) => kit.inbound(page);
+const debug = (page, what) => kit.debug(page, what);
 
 // Polls until test(value) holds; returns the value, or throws with what it last saw.
 async function until(what, fn, test, timeout, every = 200) {
