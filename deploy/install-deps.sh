@@ -21,8 +21,9 @@ for p in "${pkgs[@]}"; do
     missing+=("$p")
   fi
 done
-# Node.js and npm drive the browser tests; any installed Node 18+ will do.
-if [ "$mode" = test ] && ! { command -v node && command -v npm; } >/dev/null 2>&1; then
+# Node.js and npm install the pages' NL Design System stylesheets and drive the browser tests;
+# any installed Node 18+ will do.
+if ! { command -v node && command -v npm; } >/dev/null 2>&1; then
   missing+=(nodejs npm)
 fi
 # kubectl renders the Kubernetes manifests (kustomize); Google's `kubectl` package when its
@@ -30,7 +31,23 @@ fi
 if [ "$mode" = test ] && ! command -v kubectl >/dev/null 2>&1; then
   if apt-cache show kubectl >/dev/null 2>&1; then missing+=(kubectl); else missing+=(kubernetes-client); fi
 fi
-[ ${#missing[@]} -eq 0 ] && exit 0
+# The pages' NL Design System component stylesheets (signaling/web/nlds/package.json), served by
+# the gateway under /nlds/: `npm ci` from the committed lock file, again only when it changed.
+nlds_ci() {
+  local dir
+  dir="$(cd "$(dirname "$0")/.." && pwd)/signaling/web/nlds"
+  if ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.balie-lock" 2>/dev/null; then
+    echo "Installing the NL Design System stylesheets (npm ci in signaling/web/nlds)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/tmp/balie-npm.log 2>&1) \
+      || { tail -20 /tmp/balie-npm.log; echo "npm ci failed (log: /tmp/balie-npm.log)"; exit 1; }
+    cp "$dir/package-lock.json" "$dir/node_modules/.balie-lock"
+  fi
+}
+
+if [ ${#missing[@]} -eq 0 ]; then
+  nlds_ci
+  exit 0
+fi
 
 sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"
@@ -43,3 +60,4 @@ if ! $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/tmp/
     || { tail -20 /tmp/balie-apt.log; echo "apt-get install failed (log: /tmp/balie-apt.log)"; exit 1; }
 fi
 echo "Installed."
+nlds_ci

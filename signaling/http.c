@@ -122,6 +122,18 @@ static int static_path(const struct server *srv, const char *uri, char *out, siz
             return -1;
     if (!mime_for(uri))
         return -1;
+    /* NL Design System components: /nlds/<component>.css is the stylesheet npm installed in
+     * nlds/node_modules (signaling/web/nlds/package.json), so pages name a component, not a
+     * package layout. Only [a-z0-9-] names; the rest of the path is fixed. */
+    const char *name = uri + 6;
+    size_t name_len = strlen(name);
+    if (strncmp(uri, "/nlds/", 6) == 0 && name_len > 4 &&
+        strcmp(name + name_len - 4, ".css") == 0 &&
+        strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-") == name_len - 4) {
+        int n = snprintf(out, out_len, "%s/nlds/node_modules/@utrecht/%.*s-css/dist/index.min.css",
+                         srv->web_root, (int)(name_len - 4), name);
+        return n > 0 && (size_t)n < out_len ? 0 : -1;
+    }
     int n = snprintf(out, out_len, "%s%s", srv->web_root, uri);
     return n > 0 && (size_t)n < out_len ? 0 : -1;
 }

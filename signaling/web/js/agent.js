@@ -294,7 +294,7 @@ function makeRow(e) {
   const action = document.createElement('td');
   const btn = document.createElement('button');
   btn.type = 'button';
-  btn.className = 'btn btn-secondary';
+  btn.className = 'btn btn-secondary utrecht-button utrecht-button--secondary-action';
   btn.dataset.testid = `accept-${e.call}`;
   setText(btn, 'agent.queue.accept');
   btn.addEventListener('click', () => accept(e.call));

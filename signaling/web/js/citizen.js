@@ -157,7 +157,7 @@ function showServices() {
     const li = document.createElement('li');
     const btn = document.createElement('button');
     btn.type = 'button';
-    btn.className = 'btn btn-choice';
+    btn.className = 'btn btn-choice utrecht-button utrecht-button--secondary-action';
     btn.dataset.testid = `service-${s.id}`;
     setServiceName(btn, s);
     li.appendChild(btn);

@@ -81,7 +81,7 @@ export function renderLoginButtons(container, providers, returnPath) {
   container.replaceChildren();
   for (const p of providers) {
     const a = document.createElement('a');
-    a.className = 'btn btn-primary btn-large';
+    a.className = 'btn btn-primary btn-large utrecht-button utrecht-button--primary-action';
     a.href = `/auth/login?provider=${encodeURIComponent(p.id)}&return=${encodeURIComponent(returnPath)}`;
     a.dataset.testid = `login-${p.id}`;
     setText(a, 'login.with', { name: p.name || p.id });
