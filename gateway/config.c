@@ -46,6 +46,7 @@ static const struct key_def keys[] = {
     {"turn", "secret", KEY_STRING, F(turn.secret), 0, 0, NULL, ""},
     {"turn", "ttl_s", KEY_INT, F(turn.ttl_s), 60, 7 * 86400, NULL, "3600"},
     {"shutdown", "grace_s", KEY_INT, F(shutdown.grace_s), 0, 86400, NULL, "30"},
+    {"reconnect", "grace_s", KEY_INT, F(reconnect.grace_s), 0, 600, NULL, "30"},
     {"identity", "dev_provider", KEY_ENUM, F(identity.dev_provider), 0, 0, "auto|true|false",
      "auto"},
     {"identity", "pseudonym_secret", KEY_STRING, F(identity.pseudonym_secret), 0, 0, NULL, ""},

@@ -8,7 +8,7 @@
 
 #include <openssl/crypto.h>
 
-#include "token.h"
+#include "balie/token.h"
 
 static const char *const role_names[] = {"citizen", "agent"};
 

@@ -8,7 +8,7 @@
 
 #include <openssl/crypto.h>
 
-#include "token.h"
+#include "balie/token.h"
 
 struct session_node {
     struct session s; /* first, so a struct session * is also its node */

@@ -1,4 +1,4 @@
-#include "token.h"
+#include "balie/token.h"
 
 #include <string.h>
 

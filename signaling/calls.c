@@ -20,17 +20,20 @@
 
 const char *const outcome_names[OUT_COUNT] = {"completed", "failed", "dropped"};
 
-static void send_error(struct ws_client *c, const struct proto_id *id, const char *code,
-                       const char *message)
+void calls_send_error(struct ws_client *c, const struct proto_id *id, const char *code,
+                      const char *message)
 {
     ws_send(c, proto_build_error(id, code, message));
 }
 
-static void send_ack(struct ws_client *c, const struct proto_id *id)
+void calls_send_ack(struct ws_client *c, const struct proto_id *id)
 {
     if (id->present)
         ws_send(c, proto_build_ack(id));
 }
+
+#define send_error calls_send_error
+#define send_ack calls_send_ack
 
 /* ---- Queue broadcasts ---- */
 
@@ -42,7 +45,7 @@ static void send_agent_queue(struct calls *calls, struct ws_client *c, uint64_t 
 }
 
 /* Tells every agent and every waiting citizen what changed since they last heard. */
-static void broadcast_queue(struct calls *calls)
+void calls_broadcast_queue(struct calls *calls)
 {
     uint64_t gen = queue_generation(calls->queue), now = now_ms();
     for (struct ws_client *c = calls->clients; c; c = c->next) {
@@ -191,11 +194,13 @@ static void end_call(struct calls *calls, struct call *call, const char *reason,
     calls->ended[out]++;
     calls->active--;
     free(call);
-    broadcast_queue(calls);
+    calls_broadcast_queue(calls);
 }
 
 void calls_client_closed(struct calls *calls, struct ws_client *c)
 {
+    if (calls_resume_park(calls, c))
+        return; /* kept for a while: the same session may come back (calls_resume.c) */
     if (c->waiting_call[0]) {
         queue_leave(calls->queue, c->waiting_call);
         c->waiting_call[0] = '\0';
@@ -218,7 +223,7 @@ void calls_client_closed(struct calls *calls, struct ws_client *c)
         c->next->prev = c->prev;
     c->prev = c->next = NULL;
     calls->client_count--;
-    broadcast_queue(calls);
+    calls_broadcast_queue(calls);
 }
 
 /* ---- Starting a call ---- */
@@ -318,11 +323,20 @@ static size_t ice_servers_for_call(const struct calls *calls, struct proto_ice_s
     return n > 0 ? 1 : 0;
 }
 
-static void send_call_and_offer(struct calls *calls, struct call *call, int side,
-                                const struct ws_client *peer)
+/* The offer of `side`'s leg as it stands (after an ICE restart: with the new credentials). */
+void calls_send_offer(struct call *call, int side)
+{
+    char sdp[SDP_OFFER_MAX];
+    if (sdp_build_offer(&call->leg[side].offer, sdp, sizeof(sdp)) > 0)
+        ws_send(call->client[side], proto_build_offer(sdp));
+}
+
+void calls_send_call_and_offer(struct calls *calls, struct call *call, int side)
 {
     struct ws_client *c = call->client[side];
-    struct proto_peer info = {.loa = peer->loa, .provider = peer->provider};
+    const struct ws_client *peer = call->client[1 - side];
+    struct proto_peer info = {.loa = peer ? peer->loa : LOA_NONE,
+                              .provider = peer ? peer->provider : ""};
     struct proto_ice_server server;
     const char *urls[8];
     char username[TURN_USERNAME_MAX], credential[TURN_CREDENTIAL_MAX];
@@ -332,10 +346,9 @@ static void send_call_and_offer(struct calls *calls, struct call *call, int side
     ws_send(c,
             proto_build_call(call->id, side == SIDE_CITIZEN ? PROTO_ROLE_CITIZEN : PROTO_ROLE_AGENT,
                              &info, &server, n_servers));
-    char sdp[SDP_OFFER_MAX];
-    if (sdp_build_offer(&call->leg[side].offer, sdp, sizeof(sdp)) > 0)
-        ws_send(c, proto_build_offer(sdp));
+    calls_send_offer(call, side);
     ws_send(c, proto_build_state(call->id, PROTO_MEDIA_CONNECTING));
+    calls_resume_issue(calls, c);
 }
 
 /* The agent took a call: both legs are made on one worker and both browsers get an offer. */
@@ -387,9 +400,9 @@ static void start_call(struct calls *calls, struct ws_client *agent, struct ws_c
     }
     log_write(LOG_LEVEL_INFO, "calls", call->id, "call started on worker %d (service %s)",
               call->worker, call->service);
-    send_call_and_offer(calls, call, SIDE_CITIZEN, agent);
-    send_call_and_offer(calls, call, SIDE_AGENT, citizen);
-    broadcast_queue(calls);
+    calls_send_call_and_offer(calls, call, SIDE_CITIZEN);
+    calls_send_call_and_offer(calls, call, SIDE_AGENT);
+    calls_broadcast_queue(calls);
     return;
 fail:
     free(call);
@@ -401,7 +414,7 @@ fail:
     send_error(agent, &(struct proto_id){0}, "gateway_busy",
                "the media plane could not take the call; the citizen was told");
     calls->ended[OUT_FAILED]++;
-    broadcast_queue(calls);
+    calls_broadcast_queue(calls);
 }
 
 static struct ws_client *client_by_handle(struct calls *calls, uint64_t handle)
@@ -444,8 +457,9 @@ static void handle_join(struct calls *calls, struct ws_client *c, const struct p
     queue_position(calls->queue, c->waiting_call, &pos);
     queue_estimated_wait_s(calls->queue, c->waiting_call, &eta);
     ws_send(c, proto_build_queued(c->waiting_call, pos, eta));
+    calls_resume_issue(calls, c);
     c->sent_generation = queue_generation(calls->queue);
-    broadcast_queue(calls);
+    calls_broadcast_queue(calls);
 }
 
 static void handle_leave(struct calls *calls, struct ws_client *c, const struct proto_msg *m)
@@ -458,7 +472,7 @@ static void handle_leave(struct calls *calls, struct ws_client *c, const struct 
     c->waiting_call[0] = '\0';
     calls_journey_end(calls, &c->journey, JOURNEY_ABANDONED, "citizen_left", NULL);
     send_ack(c, &m->id);
-    broadcast_queue(calls);
+    calls_broadcast_queue(calls);
 }
 
 static void handle_presence(struct calls *calls, struct ws_client *c, const struct proto_msg *m)
@@ -614,10 +628,12 @@ void calls_handle(struct calls *calls, struct ws_client *c, const struct proto_m
     case PROTO_CHAT:
         handle_chat(c, m);
         break;
+    case PROTO_RESUME_SESSION:
+        calls_resume_handle(calls, c, m);
+        break;
     case PROTO_HOLD:
     case PROTO_RESUME:
     case PROTO_TRANSFER:
-    case PROTO_RESUME_SESSION:
         send_error(c, &m->id, "not_supported", "not supported by this gateway version yet");
         break;
     }
@@ -748,6 +764,7 @@ void calls_on_worker_event(struct calls *calls, const struct worker_event *evt)
 
 void calls_tick(struct calls *calls, uint64_t now)
 {
+    calls_resume_tick(calls, now, false);
     if (queue_waiting_count(calls->queue) == 0)
         return;
     /* Waiting times grow every second without the queue changing. */

@@ -64,6 +64,8 @@ struct calls {
     uint64_t packets[2][2], bytes[2][2]; /* [audio|video][in|out] */
     uint64_t lost, dropped, keyframe_requests;
     uint64_t ice_restarts, ice_restarts_recovered;
+    /* Reconnects (calls_resume.c): parked now, ever parked, resumed, refused, timed out. */
+    uint64_t parked, parked_total, resumed, resume_refused, parked_expired;
 };
 
 static inline uint64_t now_ms(void)
@@ -72,6 +74,25 @@ static inline uint64_t now_ms(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
+
+/* calls.c, for its companions. */
+void calls_send_error(struct ws_client *c, const struct proto_id *id, const char *code,
+                      const char *message);
+void calls_send_ack(struct ws_client *c, const struct proto_id *id);
+void calls_broadcast_queue(struct calls *calls);
+/* `call` and the leg's offer to `side` (its peer's level and provider, if it is still there). */
+void calls_send_call_and_offer(struct calls *calls, struct call *call, int side);
+void calls_send_offer(struct call *call, int side);
+
+/* calls_resume.c: a dropped WebSocket keeps its place or call for reconnect.grace_s. */
+/* Gives `c` a fresh single-use token (`session {token, grace_s}`). */
+void calls_resume_issue(struct calls *calls, struct ws_client *c);
+/* At close: true when `c` was parked (its state moved to a detached copy); then the caller
+ * must not touch the queue or the call for it. */
+bool calls_resume_park(struct calls *calls, struct ws_client *c);
+void calls_resume_handle(struct calls *calls, struct ws_client *c, const struct proto_msg *m);
+/* Closes parked clients whose grace ran out (`all`: every one, at shutdown). */
+void calls_resume_tick(struct calls *calls, uint64_t now, bool all);
 
 /* calls_journey.c: one journey signal per citizen session. */
 void calls_journey_begin(struct calls *calls, struct ws_client *c, const char *service,

@@ -122,4 +122,5 @@ void calls_attach_journey(struct calls *calls, struct journey_store *store,
 void calls_shutdown(struct calls *calls)
 {
     calls->shutting_down = true;
+    calls_resume_tick(calls, 0, true); /* nobody comes back to a gateway that stops */
 }

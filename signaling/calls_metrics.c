@@ -92,6 +92,22 @@ void calls_collect_metrics(struct strbuf *out, void *arg)
     metrics_write_simple(out, "balie_ice_restarts_recovered_total", "counter",
                          "ICE restarts after which the browser was connected again.",
                          (double)calls->ice_restarts_recovered);
+    metrics_write_simple(
+        out, "balie_reconnect_parked", "gauge",
+        "Waiting citizens and calls whose WebSocket dropped, kept for a reconnect.",
+        (double)calls->parked);
+    metrics_write_simple(out, "balie_reconnect_parked_total", "counter",
+                         "WebSockets that dropped while waiting or in a call.",
+                         (double)calls->parked_total);
+    metrics_write_simple(out, "balie_reconnect_resumed_total", "counter",
+                         "Dropped WebSockets that came back in time (resume_session).",
+                         (double)calls->resumed);
+    metrics_write_simple(out, "balie_reconnect_expired_total", "counter",
+                         "Dropped WebSockets that did not come back within reconnect.grace_s.",
+                         (double)calls->parked_expired);
+    metrics_write_simple(out, "balie_reconnect_refused_total", "counter",
+                         "resume_session refused (unknown, used or expired token, other person).",
+                         (double)calls->resume_refused);
     metrics_write_simple(out, "balie_worker_queue_full_total", "counter",
                          "Calls failed because a media worker's command queue was full.",
                          (double)calls->worker_queue_full);

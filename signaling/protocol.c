@@ -586,6 +586,14 @@ char *proto_build_queue_position(uint32_t position, int32_t estimated_wait_s)
     return finish(&b);
 }
 
+char *proto_build_session(const char *token, uint32_t grace_s)
+{
+    struct builder b = begin("session");
+    set_string(&b, "token", token);
+    set(&b, "grace_s", json_integer(grace_s));
+    return finish(&b);
+}
+
 static json_t *entry_json(const struct queue_entry_view *e)
 {
     struct builder b = {json_object(), false};

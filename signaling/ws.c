@@ -213,7 +213,7 @@ void ws_tick(struct server *srv)
 {
     uint64_t now = server_now_ms();
     for (struct ws_client *c = calls_first_client(srv->calls); c; c = c->next) {
-        if (c->closing || session_find_hash(srv->sessions, c->session_hash, now))
+        if (!c->wsi || c->closing || session_find_hash(srv->sessions, c->session_hash, now))
             continue;
         log_info("ws", "a session ended (logout or expiry): closing its WebSocket");
         c->closing = true;

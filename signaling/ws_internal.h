@@ -63,6 +63,12 @@ struct ws_client {
     bool agent_known;                         /* an agent that sent presence */
     struct journey_signal *journey;           /* a citizen's session, until its call starts */
 
+    /* Reconnect (calls_resume.c): the SHA-256 of the last token it was given; a parked copy
+     * (wsi NULL) lives until parked_until_ms. */
+    unsigned char resume_hash[32];
+    bool resume_set;
+    uint64_t parked_until_ms;
+
     struct ws_client *prev, *next; /* every client, for broadcasts */
 };
 

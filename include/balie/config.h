@@ -56,6 +56,9 @@ struct balie_config {
         int grace_s;
     } shutdown;
     struct {
+        int grace_s; /* a dropped WebSocket keeps its place or call this long; 0: never */
+    } reconnect;
+    struct {
         /* auto | true | false. auto: on in development, off in production; true is refused
          * in production (see config_dev_provider_enabled). */
         char dev_provider[8];

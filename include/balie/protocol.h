@@ -189,6 +189,8 @@ char *proto_build_parse_error(const struct proto_error *err);
 /* An estimated wait below zero means "unknown" (no agent available) and is sent as null. */
 char *proto_build_queued(const char *call, uint32_t position, int32_t estimated_wait_s);
 char *proto_build_queue_position(uint32_t position, int32_t estimated_wait_s);
+/* `session {token, grace_s}`: the single-use token for `resume_session` after a dropped socket. */
+char *proto_build_session(const char *token, uint32_t grace_s);
 
 /* {"type":"queue","waiting":[{call, service, waited_s, loa, appointment?}, …]} for agents. */
 char *proto_build_agent_queue(const struct queue_entry_view *entries, size_t n);

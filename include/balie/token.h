@@ -1,5 +1,5 @@
 /* Random tokens for cookies, states and one-time codes, and how they are kept (hashed).
- * Internal to identity/. */
+ * Shared by identity/ (sessions, logins) and signaling/ (reconnect tokens). */
 #ifndef BALIE_IDENTITY_TOKEN_H
 #define BALIE_IDENTITY_TOKEN_H
 
