@@ -665,10 +665,14 @@ Test(auth, pseudonym_key_is_made_0600_and_reused)
     char env_var[192];
     snprintf(env_var, sizeof(env_var), "BALIE_IDENTITY_PSEUDONYM_SECRET_FILE=%s", key_path);
     char *env[] = {env_var, NULL};
+    /* Another, empty data folder: the key can only come from the variable. */
+    char other[] = "/tmp/balie-it-other-XXXXXX";
+    cr_assert_not_null(mkdtemp(other));
     char cfg[256];
     snprintf(cfg, sizeof(cfg),
-             "[general]\ndata_dir = \"/nonexistent\"\n[http]\nport = 0\n"
-             "[media]\nworkers = 1\nport_base = 0\n");
+             "[general]\ndata_dir = \"%s\"\n[http]\nport = 0\n"
+             "[media]\nworkers = 1\nport_base = 0\n",
+             other);
     cr_assert_eq(daemon_start(&d, cfg, env), 0, "%s", d.log);
     cr_assert(strstr(d.log, "pseudonym secret: from the configuration"), "%s", d.log);
     login(BSN, "midden", "citizen", "/", cookie, sizeof(cookie), final, sizeof(final));

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 
 #include "harness.h"
 
@@ -55,11 +56,14 @@ static long upgrade(const char *origin, const char *cookie)
 
 Test(ws_admission, refusals_carry_a_status, .fini = stop)
 {
-    cr_assert_eq(daemon_start(&d,
-                              "[http]\nport = 0\n[media]\nworkers = 1\nport_base = 0\n"
-                              "[general]\ndata_dir = \"/tmp/balie-it-ws\"\n",
-                              NULL),
-                 0, "%s", d.log);
+    char dir[] = "/tmp/balie-it-ws-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char cfg[256];
+    snprintf(cfg, sizeof(cfg),
+             "[http]\nport = 0\n[media]\nworkers = 1\nport_base = 0\n"
+             "[general]\ndata_dir = \"%s\"\n",
+             dir);
+    cr_assert_eq(daemon_start(&d, cfg, NULL), 0, "%s", d.log);
     char own[160];
     snprintf(own, sizeof(own), "http://127.0.0.1:%d", d.port);
     cr_assert_eq(upgrade(own, NULL), 401, "no session: 401");
