@@ -8,6 +8,8 @@
 
 #include <jansson.h>
 
+#include "protocol_internal.h"
+
 /* The most strings one message can hold: the services of a presence, or a handful of fields. */
 #define MAX_STRINGS (PROTO_SERVICES_MAX + 4)
 
@@ -60,6 +62,7 @@ static const char *const type_names[] = {
     [PROTO_HANGUP] = "hangup",     [PROTO_CHAT] = "chat",
     [PROTO_HOLD] = "hold",         [PROTO_RESUME] = "resume",
     [PROTO_TRANSFER] = "transfer", [PROTO_RESUME_SESSION] = "resume_session",
+    [PROTO_PRIORITIZE] = "prioritize",
 };
 #define TYPE_COUNT (sizeof(type_names) / sizeof(type_names[0]))
 
@@ -366,6 +369,11 @@ static int parse_nothing(struct parse_ctx *c)
     return 0;
 }
 
+static int parse_prioritize(struct parse_ctx *c)
+{
+    return get_string(c, "call", true, &RULE_ID, &c->msg->prioritize.call);
+}
+
 static int (*const type_parsers[])(struct parse_ctx *) = {
     [PROTO_JOIN] = parse_join,         [PROTO_LEAVE] = parse_nothing,
     [PROTO_PRESENCE] = parse_presence, [PROTO_ACCEPT] = parse_accept,
@@ -373,6 +381,7 @@ static int (*const type_parsers[])(struct parse_ctx *) = {
     [PROTO_HANGUP] = parse_hangup,     [PROTO_CHAT] = parse_chat,
     [PROTO_HOLD] = parse_nothing,      [PROTO_RESUME] = parse_nothing,
     [PROTO_TRANSFER] = parse_transfer, [PROTO_RESUME_SESSION] = parse_resume_session,
+    [PROTO_PRIORITIZE] = parse_prioritize,
 };
 
 /* Copies every pending string into one block: first presence's pointer array (so it is
@@ -595,6 +604,7 @@ static json_t *entry_json(const struct queue_entry_view *e)
     set_string(&b, "loa", identity_loa_name(e->loa));
     if (e->appointment)
         set_string(&b, "appointment", e->appointment);
+    proto_queue_entry_extras(b.obj, e);
     if (b.broken) {
         json_decref(b.obj);
         return NULL;
@@ -657,6 +667,7 @@ char *proto_build_call(const char *call, enum proto_role role, const struct prot
         set_string(&p, "provider", peer->provider);
         if (peer->display_name)
             set_string(&p, "display_name", peer->display_name);
+        proto_peer_extras(p.obj, peer);
     }
     if (p.broken) {
         json_decref(p.obj);

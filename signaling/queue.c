@@ -252,6 +252,7 @@ int queue_join_ex(struct queue *q, uint64_t now_ms, const char *service, uint64_
     if (opts->appointment) {
         strcpy(e->appointment, opts->appointment);
         e->due_ms = opts->due_ms;
+        e->slot_start_ms = opts->slot_start_ms;
         if (opts->agent) {
             strcpy(e->assigned, opts->agent);
             uint64_t from = opts->due_ms > now_ms ? opts->due_ms : now_ms;

@@ -25,6 +25,7 @@ struct entry {
     uint64_t due_ms;             /* an appointment's turn */
     uint64_t exclusive_until_ms; /* `assigned` alone may take it until then */
     uint64_t lane_seq;           /* order within the urgent and transfer lanes */
+    int64_t slot_start_ms;       /* carried for display only */
     bool urgent, transferred;
     size_t service;
     enum identity_loa loa;

@@ -136,6 +136,15 @@ int queue_position(const struct queue *q, const char *call_id, uint32_t *positio
     return QUEUE_OK;
 }
 
+int queue_call_lane(const struct queue *q, const char *call_id, enum queue_lane *lane)
+{
+    uint32_t position;
+    int rc = queue_position(q, call_id, &position);
+    if (rc == QUEUE_OK)
+        *lane = queue_lane_of(queue_find_entry(q, call_id), q->now_ms);
+    return rc;
+}
+
 int queue_estimated_wait_s(const struct queue *q, const char *call_id, int32_t *eta_s)
 {
     uint32_t position;
@@ -204,6 +213,7 @@ size_t queue_agent_view(const struct queue *q, uint64_t agent, uint64_t now_ms,
                 .assigned = reserved ? e->assigned : NULL,
                 .notes = e->notes,
                 .note_count = e->note_count,
+                .slot_start_ms = e->slot_start_ms,
             };
         n++;
     }

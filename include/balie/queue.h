@@ -114,6 +114,7 @@ struct queue_join_opts {
     const char *appointment; /* the appointment's code (an id), or NULL for a walk-in */
     uint64_t due_ms;         /* when its turn comes, on the queue's clock; 0: at once */
     const char *agent;       /* the agent assigned to it, or NULL for any */
+    int64_t slot_start_ms;   /* the slot's start in unix ms, only carried for display */
 };
 
 /* queue_join with appointment details: an appointment waits in the early lane until `due_ms`,
@@ -140,6 +141,9 @@ int queue_position(const struct queue *q, const char *call_id, uint32_t *positio
  * available for that service (busy ones included: they work its line), rounded up. -1 when no
  * agent is available: unknown. An early appointment waits at least until its turn. */
 int queue_estimated_wait_s(const struct queue *q, const char *call_id, int32_t *eta_s);
+
+/* The lane a waiting call is in now. NOT_FOUND or ALREADY_TAKEN as queue_position. */
+int queue_call_lane(const struct queue *q, const char *call_id, enum queue_lane *lane);
 
 /* An agent moves a waiting call it may take to the urgent lane (idempotent). NOT_FOUND,
  * ALREADY_TAKEN, NOT_AVAILABLE (unknown agent) or NOT_ELIGIBLE. */
@@ -226,6 +230,7 @@ struct queue_entry_view {
     const char *assigned;           /* the agent it is reserved for right now, or NULL */
     const struct queue_note *notes; /* transfer notes, oldest first */
     size_t note_count;
+    int64_t slot_start_ms; /* an appointment's start (unix ms) as given at the join; 0: none */
 };
 
 /* Fills `out` with up to `cap` calls the agent could take, in serving order, and returns
