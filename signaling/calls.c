@@ -38,7 +38,7 @@ static void send_agent_queue(struct calls *calls, struct ws_client *c, uint64_t 
 {
     struct queue_entry_view views[64];
     size_t n = queue_agent_view(calls->queue, c->handle, now, views, 64);
-    ws_send(c, proto_build_agent_queue(views, n < 64 ? n : 64));
+    ws_send(c, calls_queue_agent_msg(calls, c, views, n < 64 ? n : 64));
 }
 
 /* Tells every agent and every waiting citizen what changed since they last heard. */

@@ -113,6 +113,10 @@ int calls_queue_plan_join(struct calls *calls, struct ws_client *c, const struct
 /* `queued` (first) or `queue` for a waiting citizen; NULL when it no longer waits. */
 char *calls_queue_position_msg(struct calls *calls, struct ws_client *c, bool first);
 void calls_queue_peer_info(const struct call *call, struct proto_peer *info);
+/* An agent's `queue` {waiting, colleagues}: the calls it may take, and the other agents it
+ * may transfer to. */
+char *calls_queue_agent_msg(struct calls *calls, struct ws_client *c,
+                            const struct queue_entry_view *views, size_t n);
 void calls_queue_prioritize(struct calls *calls, struct ws_client *c, const struct proto_msg *m);
 void calls_queue_tick(struct calls *calls, uint64_t now);
 

@@ -9,6 +9,8 @@
 
 #include "balie/appointments.h"
 #include "balie/log.h"
+#include "balie/strbuf.h"
+#include <jansson.h>
 #include "calls_internal.h"
 
 static int64_t wall_ms(void)
@@ -205,4 +207,30 @@ void calls_service_status_json(const struct calls *calls, int index, struct strb
         strbuf_append_json_escaped(sb, hours);
         strbuf_appendf(sb, "\"");
     }
+}
+
+char *calls_queue_agent_msg(struct calls *calls, struct ws_client *c,
+                            const struct queue_entry_view *views, size_t n)
+{
+    char *base = proto_build_agent_queue(views, n);
+    json_t *o = base ? json_loads(base, 0, NULL) : NULL;
+    json_t *colleagues = o ? json_array() : NULL;
+    for (struct ws_client *a = calls->clients; colleagues && a; a = a->next) {
+        if (a == c || a->role != PROTO_ROLE_AGENT || !a->agent_known || !a->agent_id[0])
+            continue;
+        json_t *one = json_pack("{s:s, s:b}", "id", a->agent_id, "busy", a->call != NULL);
+        if (one && a->display_name[0])
+            json_object_set_new(one, "name", json_string(a->display_name));
+        if (one)
+            json_array_append_new(colleagues, one);
+    }
+    if (!colleagues) {
+        json_decref(o);
+        return base;
+    }
+    free(base);
+    json_object_set_new(o, "colleagues", colleagues);
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return text;
 }
