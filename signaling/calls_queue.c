@@ -177,8 +177,10 @@ void calls_queue_prioritize(struct calls *calls, struct ws_client *c, const stru
 
 void calls_queue_tick(struct calls *calls, uint64_t now)
 {
-    if (queue_tick(calls->queue, now))
-        calls_broadcast_queue(calls);
+    /* Appointments coming due and lapsing assignments move the generation on; so does a
+     * presence, which answers only its agent. One pass tells whoever has not heard yet. */
+    queue_tick(calls->queue, now);
+    calls_broadcast_queue(calls);
     /* Ended appointments leave memory and the database once an hour (a day after their end,
      * so a late citizen still hears "ended" rather than "unknown"). */
     if (calls->appointments && now - calls->appointments_purged_ms >= 3600u * 1000u) {
