@@ -336,6 +336,25 @@ Test(queue_daemon, admin_appointments_api, .timeout = 60)
     json_decref(a);
     json_decref(b);
 
+    /* The OpenAPI document describes the appointments and their errors. */
+    cr_assert_eq(admin("GET", "/openapi.json", token, NULL, &r), 200);
+    json_t *api = json_loads(r.body, 0, NULL);
+    free(r.body);
+    cr_assert_not_null(api);
+    json_t *paths = json_object_get(api, "paths");
+    json_t *collection = json_object_get(paths, "/admin/v1/appointments");
+    cr_assert_not_null(json_object_get(collection, "post"));
+    cr_assert_not_null(json_object_get(collection, "get"));
+    cr_assert_not_null(
+        json_object_get(json_object_get(paths, "/admin/v1/appointments/{id}"), "delete"));
+    cr_assert_not_null(json_object_get(
+        json_object_get(json_object_get(json_object_get(collection, "post"), "responses"), "422"),
+        "$ref"));
+    json_t *schemas = json_object_get(json_object_get(api, "components"), "schemas");
+    cr_assert_not_null(json_object_get(schemas, "Appointment"));
+    cr_assert_not_null(json_object_get(schemas, "AppointmentRequest"));
+    json_decref(api);
+
     /* No code or token in any log line. */
     daemon_collect_output(&d, 100);
     cr_assert_null(strstr(d.log, token));
