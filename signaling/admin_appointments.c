@@ -52,10 +52,9 @@ int appointments_start(struct server *srv)
     return 0;
 }
 
+/* After calls_free (server_destroy): nothing reads the store any more. */
 void appointments_stop(struct server *srv)
 {
-    if (srv->calls)
-        calls_attach_appointments(srv->calls, NULL);
     appt_store_close(srv->appointments);
     srv->appointments = NULL;
 }
