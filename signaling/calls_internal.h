@@ -70,7 +70,7 @@ struct calls {
      * order of cfg->services, and the appointments (NULL: none). */
     struct opening_hours hours[CONFIG_MAX_SERVICES];
     struct appt_store *appointments;
-    uint64_t transfers, appointments_purged_ms;
+    uint64_t transfers, prioritized, appointment_joins, closed_refusals, appointments_purged_ms;
 };
 
 static inline uint64_t now_ms(void)

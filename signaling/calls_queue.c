@@ -9,6 +9,7 @@
 
 #include "balie/appointments.h"
 #include "balie/log.h"
+#include "balie/metrics.h"
 #include "balie/strbuf.h"
 #include <jansson.h>
 #include "calls_internal.h"
@@ -20,9 +21,37 @@ static int64_t wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static void collect_metrics(struct strbuf *out, void *arg)
+{
+    struct calls *calls = arg;
+    metrics_write_simple(out, "balie_queue_transfers_total", "counter",
+                         "Calls an agent transferred to another service or a colleague.",
+                         (double)calls->transfers);
+    metrics_write_simple(out, "balie_queue_prioritized_total", "counter",
+                         "Waiting calls an agent moved to the urgent lane.",
+                         (double)calls->prioritized);
+    metrics_write_simple(out, "balie_queue_appointment_joins_total", "counter",
+                         "Citizens who joined with a valid appointment code.",
+                         (double)calls->appointment_joins);
+    metrics_write_simple(out, "balie_queue_closed_refusals_total", "counter",
+                         "Joins refused because the service was closed.",
+                         (double)calls->closed_refusals);
+    static struct queue_citizen_view views[1024];
+    size_t n = queue_citizen_views(calls->queue, views, 1024);
+    uint64_t lanes[QUEUE_LANE_EARLY + 1] = {0};
+    for (size_t i = 0; i < n && i < 1024; i++)
+        lanes[views[i].lane]++;
+    strbuf_appendf(out, "# HELP balie_queue_waiting_by_lane Citizens waiting, by lane.\n"
+                        "# TYPE balie_queue_waiting_by_lane gauge\n");
+    for (int l = 0; l <= QUEUE_LANE_EARLY; l++)
+        strbuf_appendf(out, "balie_queue_waiting_by_lane{lane=\"%s\"} %llu\n",
+                       queue_lane_name((enum queue_lane)l), (unsigned long long)lanes[l]);
+}
+
 /* The configuration was validated at start (config_validate), so these parse. */
 void calls_queue_init(struct calls *calls)
 {
+    metrics_add_collector(collect_metrics, calls);
     for (int i = 0; i < calls->cfg->service_count && i < CONFIG_MAX_SERVICES; i++) {
         const struct config_service *svc = &calls->cfg->services[i];
         struct opening_hours *h = &calls->hours[i];
@@ -117,6 +146,7 @@ static int plan_appointment(struct calls *calls, struct ws_client *c, const stru
     snprintf(c->appointment_id, sizeof(c->appointment_id), "%s", a.id);
     c->appointment_start_ms = a.start_ms;
     c->appointment_end_ms = a.end_ms;
+    calls->appointment_joins++;
     return 0;
 }
 
@@ -135,6 +165,7 @@ int calls_queue_plan_join(struct calls *calls, struct ws_client *c, const struct
     if (index >= 0 && !calls_service_open(calls, index, wall_ms(), &opens_at)) {
         ws_send(c, proto_build_error_at(&m->id, "closed", "this service is closed now", "opens_at",
                                         opens_at));
+        calls->closed_refusals++;
         return -1;
     }
     return 0; /* an unknown service is the queue's to refuse */
@@ -171,6 +202,7 @@ void calls_queue_prioritize(struct calls *calls, struct ws_client *c, const stru
         return;
     }
     log_write(LOG_LEVEL_INFO, "queue", m->prioritize.call, "moved to the urgent lane");
+    calls->prioritized++;
     calls_send_ack(c, &m->id);
     calls_broadcast_queue(calls);
 }
