@@ -56,12 +56,18 @@ struct parse_ctx {
 };
 
 static const char *const type_names[] = {
-    [PROTO_JOIN] = "join",         [PROTO_LEAVE] = "leave",
-    [PROTO_PRESENCE] = "presence", [PROTO_ACCEPT] = "accept",
-    [PROTO_ANSWER] = "answer",     [PROTO_CANDIDATE] = "candidate",
-    [PROTO_HANGUP] = "hangup",     [PROTO_CHAT] = "chat",
-    [PROTO_HOLD] = "hold",         [PROTO_RESUME] = "resume",
-    [PROTO_TRANSFER] = "transfer", [PROTO_RESUME_SESSION] = "resume_session",
+    [PROTO_JOIN] = "join",
+    [PROTO_LEAVE] = "leave",
+    [PROTO_PRESENCE] = "presence",
+    [PROTO_ACCEPT] = "accept",
+    [PROTO_ANSWER] = "answer",
+    [PROTO_CANDIDATE] = "candidate",
+    [PROTO_HANGUP] = "hangup",
+    [PROTO_CHAT] = "chat",
+    [PROTO_HOLD] = "hold",
+    [PROTO_RESUME] = "resume",
+    [PROTO_TRANSFER] = "transfer",
+    [PROTO_RESUME_SESSION] = "resume_session",
     [PROTO_PRIORITIZE] = "prioritize",
 };
 #define TYPE_COUNT (sizeof(type_names) / sizeof(type_names[0]))
@@ -375,12 +381,18 @@ static int parse_prioritize(struct parse_ctx *c)
 }
 
 static int (*const type_parsers[])(struct parse_ctx *) = {
-    [PROTO_JOIN] = parse_join,         [PROTO_LEAVE] = parse_nothing,
-    [PROTO_PRESENCE] = parse_presence, [PROTO_ACCEPT] = parse_accept,
-    [PROTO_ANSWER] = parse_answer,     [PROTO_CANDIDATE] = parse_candidate,
-    [PROTO_HANGUP] = parse_hangup,     [PROTO_CHAT] = parse_chat,
-    [PROTO_HOLD] = parse_nothing,      [PROTO_RESUME] = parse_nothing,
-    [PROTO_TRANSFER] = parse_transfer, [PROTO_RESUME_SESSION] = parse_resume_session,
+    [PROTO_JOIN] = parse_join,
+    [PROTO_LEAVE] = parse_nothing,
+    [PROTO_PRESENCE] = parse_presence,
+    [PROTO_ACCEPT] = parse_accept,
+    [PROTO_ANSWER] = parse_answer,
+    [PROTO_CANDIDATE] = parse_candidate,
+    [PROTO_HANGUP] = parse_hangup,
+    [PROTO_CHAT] = parse_chat,
+    [PROTO_HOLD] = parse_nothing,
+    [PROTO_RESUME] = parse_nothing,
+    [PROTO_TRANSFER] = parse_transfer,
+    [PROTO_RESUME_SESSION] = parse_resume_session,
     [PROTO_PRIORITIZE] = parse_prioritize,
 };
 
