@@ -6,6 +6,7 @@
 //
 //   node --test tests/e2e/queue.test.mjs      (inside `unshare -n`; tests/e2e/run.sh does it)
 
+import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
@@ -79,9 +80,9 @@ async function login(page, path, { role, subject, name = '' }) {
 }
 
 // A citizen through login, camera check and join, until they wait in the queue.
-async function citizenJoins(subject) {
+async function citizenJoins(subject, path = '/') {
   const page = await openPage(`citizen ${subject}`);
-  await login(page, '/', { role: 'citizen', subject });
+  await login(page, path, { role: 'citizen', subject });
   await waitDebug(page, 'state', 'camera');
   await tid(page, 'start-camera').click();
   await tid(page, 'join').waitFor({ state: 'visible' });
@@ -185,4 +186,28 @@ test('an agent transfers a call to a named colleague with a note', async () => {
   await waitDebug(citizen, 'state', 'ended');
   assert.deepEqual([...citizen.problems, ...anna.problems, ...bert.problems], []);
   for (const p of [citizen, anna, bert]) await p.context().close();
+});
+
+test('a citizen who comes early for an appointment is told its time and waits', async () => {
+  const token = readFileSync(`${gw.dir}/data/admin.token`, 'utf8').trim();
+  const start = new Date(Date.now() + 40 * 60000);
+  const end = new Date(start.getTime() + 15 * 60000);
+  const r = await fetch(`${gw.base}/admin/v1/appointments`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ service: 'algemeen', start: start.toISOString(), end: end.toISOString() }),
+  });
+  assert.equal(r.status, 201, await r.text());
+  const appointment = await r.json();
+  const hhmm = new Intl.DateTimeFormat('nl-NL', { timeZone: 'Europe/Amsterdam', hour: '2-digit', minute: '2-digit' }).format(start);
+
+  // The link from the confirmation: the code survives the login and needs no typing.
+  const citizen = await citizenJoins('999993653', `/?afspraak=${appointment.code}`);
+  assert.match(await positionText(citizen, /afspraak/), new RegExp(`Uw afspraak is om ${hhmm}\\. U kunt wachten; we helpen u dan\\.`));
+  await tid(citizen, 'lang-switch').click();
+  assert.match(await positionText(citizen, /appointment/), new RegExp(`Your appointment is at ${hhmm}`));
+  await tid(citizen, 'leave').click();
+  await waitDebug(citizen, 'state', 'ended');
+  assert.deepEqual(citizen.problems, []);
+  await citizen.context().close();
 });

@@ -138,7 +138,11 @@ function allowed(service) {
 
 function startFlow() {
   const services = st.session.services;
-  if (services.length === 0) {
+  if (handover().appointment) {
+    // An appointment names its own service (and is kept whatever the opening hours).
+    st.service = null;
+    showCamera();
+  } else if (services.length === 0) {
     st.service = null;
     showCamera();
   } else if (services.length === 1 && allowed(services[0])) {
