@@ -197,8 +197,9 @@ test('a citizen who comes early for an appointment is told its time and waits', 
     headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
     body: JSON.stringify({ service: 'algemeen', start: start.toISOString(), end: end.toISOString() }),
   });
-  assert.equal(r.status, 201, await r.text());
-  const appointment = await r.json();
+  const body = await r.text();
+  assert.equal(r.status, 201, body);
+  const appointment = JSON.parse(body);
   const hhmm = new Intl.DateTimeFormat('nl-NL', { timeZone: 'Europe/Amsterdam', hour: '2-digit', minute: '2-digit' }).format(start);
 
   // The link from the confirmation: the code survives the login and needs no typing.
