@@ -172,14 +172,14 @@ static struct entry **sorted(const struct queue *q)
 {
     if (q->waiting == 0)
         return NULL;
-    struct entry **all = malloc(q->waiting * sizeof(*all));
+    struct entry **all = malloc(q->waiting * sizeof(struct entry *));
     if (!all)
         return NULL;
     size_t n = 0;
     for (struct entry *e = q->head; e; e = e->next)
         all[n++] = e;
     uint64_t now_ms = q->now_ms;
-    qsort_r(all, n, sizeof(*all), compare_entries, &now_ms);
+    qsort_r(all, n, sizeof(struct entry *), compare_entries, &now_ms);
     return all;
 }
 
