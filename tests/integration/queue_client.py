@@ -7,10 +7,12 @@ clients against the real daemon, logged in through the dev provider.
     queue_client.py BASE closed             a join while every service is closed
     queue_client.py BASE transfer           agent A transfers to agent B with a note
     queue_client.py BASE prioritize         an agent moves the last citizen to the urgent lane
+    queue_client.py BASE assigned TOKEN     an appointment for agent B: agent A is not offered it
 
 Each prints result lines ("winner a", "served appointment", …) that the C test checks. Subjects
 are test BSNs made here (they pass the 11-test), never printed."""
 import asyncio
+import datetime
 import http.client
 import json
 import sys
@@ -249,6 +251,34 @@ async def prioritize(base):
         await x.close()
 
 
+async def assigned(base, token):
+    a, b = await agent(base, "agent.a"), await agent(base, "agent.b")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    body = json.dumps({"service": "algemeen", "agent": b.session["agent_id"],
+                       "start": (now + datetime.timedelta(minutes=1)).isoformat(timespec="seconds"),
+                       "end": (now + datetime.timedelta(minutes=20)).isoformat(timespec="seconds")})
+    r, data = request(base, "POST", "/admin/v1/appointments", body,
+                      {"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+    assert r.status == 201, (r.status, data)
+    code = json.loads(data)["code"]
+    c = await citizen(base, 0)
+    await c.request("join", appointment=code)
+    await c.type("queued")
+    seen = await b.expect(lambda m: m["type"] == "queue" and m.get("waiting"))
+    print(f"b sees it assigned {seen['waiting'][0].get('assigned') == b.session['agent_id']}",
+          flush=True)
+    await asyncio.sleep(1.5)  # a few queue rounds: a must still see nothing
+    a_rows = [m for m in a.inbox if m["type"] == "queue" and m.get("waiting")]
+    print(f"a sees it {bool(a_rows)}", flush=True)
+    named = await a.reply(await a.send("accept", call=seen["waiting"][0]["call"]))
+    print(f"a accepts it {named.get('code')}", flush=True)
+    await b.request("accept", call=seen["waiting"][0]["call"])
+    await c.type("call")
+    print("served by b", flush=True)
+    for x in (a, b, c):
+        await x.close()
+
+
 async def main():
     base, mode = sys.argv[1], sys.argv[2]
     if mode == "race":
@@ -261,6 +291,8 @@ async def main():
         await transfer(base)
     elif mode == "prioritize":
         await prioritize(base)
+    elif mode == "assigned":
+        await assigned(base, sys.argv[3])
 
 
 asyncio.run(main())

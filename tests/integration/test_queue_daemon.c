@@ -178,6 +178,17 @@ Test(queue_daemon, appointment_is_served_before_an_earlier_walk_in, .timeout = 6
     run_client(args, want, sizeof(want) / sizeof(want[0]));
 }
 
+Test(queue_daemon, an_appointment_with_an_agent_is_offered_to_that_agent_only, .timeout = 60)
+{
+    start(NULL);
+    char token[64], args[96];
+    read_token(token, sizeof(token));
+    snprintf(args, sizeof(args), "assigned %s", token);
+    static const char *const want[] = {"b sees it assigned True", "a sees it False",
+                                       "a accepts it not_eligible", "served by b"};
+    run_client(args, want, sizeof(want) / sizeof(want[0]));
+}
+
 Test(queue_daemon, a_closed_service_refuses_with_its_next_opening, .timeout = 60)
 {
     /* Open one minute on one day of the week, closed on every date of the coming week but the
