@@ -1,4 +1,5 @@
 #include "balie/config.h"
+#include "balie/opening_hours.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -63,6 +64,8 @@ static const struct key_def service_keys[] = {
     {"service.<id>", "name_en", KEY_STRING, S(name_en), 0, 0, NULL, ""},
     {"service.<id>", "min_loa", KEY_ENUM, S(min_loa), 0, 0, "basis|midden|substantieel|hoog",
      "midden"},
+    {"service.<id>", "opening_hours", KEY_STRING, S(opening_hours), 0, 0, NULL, ""},
+    {"service.<id>", "closed_days", KEY_STRING, S(closed_days), 0, 0, NULL, ""},
 };
 #define SERVICE_KEY_COUNT (sizeof(service_keys) / sizeof(service_keys[0]))
 
@@ -562,6 +565,26 @@ static bool is_ip_literal(const char *host)
     return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
 }
 
+/* Opening hours are parsed strictly here, so a typo stops the start instead of opening a
+ * counter at the wrong time. */
+static int validate_hours(const struct config_service *svc, struct config_errors *errors)
+{
+    struct opening_hours h;
+    char why[128];
+    int added = 0;
+    if (hours_parse((const uint8_t *)svc->opening_hours, strlen(svc->opening_hours), &h, why,
+                    sizeof(why)) != 0) {
+        add_error(errors, "service.%s: opening_hours '%s': %s", svc->id, svc->opening_hours, why);
+        added++;
+    }
+    if (hours_parse_closed((const uint8_t *)svc->closed_days, strlen(svc->closed_days), &h, why,
+                           sizeof(why)) != 0) {
+        add_error(errors, "service.%s: closed_days '%s': %s", svc->id, svc->closed_days, why);
+        added++;
+    }
+    return added;
+}
+
 int config_validate(struct balie_config *cfg, struct config_errors *errors)
 {
     int added = 0;
@@ -577,6 +600,7 @@ int config_validate(struct balie_config *cfg, struct config_errors *errors)
             memcpy(svc->name_nl, svc->id, sizeof(svc->id)); /* the whole array: NUL included */
         if (svc->name_en[0] == '\0')
             memcpy(svc->name_en, svc->name_nl, sizeof(svc->name_en));
+        added += validate_hours(svc, errors);
     }
     bool cert = cfg->http.tls_cert[0] != '\0', key = cfg->http.tls_key[0] != '\0';
     if (cert != key) {

@@ -171,6 +171,21 @@ static int signals(struct server *srv, struct lws *wsi, struct http_session *hs,
     return http_respond(srv, wsi, hs, 200, "application/json", body, (size_t)len, NULL);
 }
 
+int admin_problem(struct server *srv, struct lws *wsi, struct http_session *hs, unsigned status,
+                  const char *title, const char *detail)
+{
+    return problem(srv, wsi, hs, status, title, detail);
+}
+
+bool admin_authorized(const struct server *srv, const char *header)
+{
+    if (!srv->admin_token[0] || strncasecmp(header, "Bearer ", 7) != 0)
+        return false;
+    const char *given = header + 7;
+    size_t len = strlen(given), want = strlen(srv->admin_token);
+    return len == want && CRYPTO_memcmp(given, srv->admin_token, want) == 0;
+}
+
 int admin_handle(struct server *srv, struct lws *wsi, struct http_session *hs, const char *uri,
                  enum admin_method method)
 {

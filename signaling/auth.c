@@ -337,7 +337,9 @@ static int route_session(struct server *srv, struct lws *wsi, struct http_sessio
         strbuf_append_json_escaped(&sb, svc->name_en);
         strbuf_appendf(&sb, "\"},\"min_loa\":\"");
         strbuf_append_json_escaped(&sb, svc->min_loa);
-        strbuf_appendf(&sb, "\"}");
+        strbuf_appendf(&sb, "\"");
+        calls_service_status_json(srv->calls, i, &sb); /* open now, and when it opens */
+        strbuf_appendf(&sb, "}");
     }
     strbuf_appendf(&sb, "],\"providers\":[");
     for (size_t i = 0; i < srv->auth->provider_count; i++) {

@@ -41,7 +41,7 @@ static void send_agent_queue(struct calls *calls, struct ws_client *c, uint64_t 
 {
     struct queue_entry_view views[64];
     size_t n = queue_agent_view(calls->queue, c->handle, now, views, 64);
-    ws_send(c, proto_build_agent_queue(views, n < 64 ? n : 64));
+    ws_send(c, calls_queue_agent_msg(calls, c, views, n < 64 ? n : 64));
 }
 
 /* Tells every agent and every waiting citizen what changed since they last heard. */
@@ -54,12 +54,7 @@ void calls_broadcast_queue(struct calls *calls)
         if (c->role == PROTO_ROLE_AGENT && c->agent_known) {
             send_agent_queue(calls, c, now);
         } else if (c->role == PROTO_ROLE_CITIZEN && c->waiting_call[0]) {
-            uint32_t pos = 0;
-            int32_t eta = -1;
-            if (queue_position(calls->queue, c->waiting_call, &pos) == 0) {
-                queue_estimated_wait_s(calls->queue, c->waiting_call, &eta);
-                ws_send(c, proto_build_queue_position(pos, eta));
-            }
+            ws_send(c, calls_queue_position_msg(calls, c, false));
         }
         c->sent_generation = gen;
     }
@@ -84,6 +79,7 @@ struct calls *calls_new(const struct balie_config *cfg, const char *fingerprint)
         (void)identity_loa_parse(cfg->services[i].min_loa, &loa);
         queue_service_add(calls->queue, cfg->services[i].id, loa);
     }
+    calls_queue_init(calls);
     /* Candidates: the announced addresses when set (NAT, containers), else the bind address. */
     const char *list = cfg->media.announce[0] ? cfg->media.announce : cfg->media.bind;
     for (const char *p = list; *p && calls->address_count < SDP_MAX_CANDIDATES;) {
@@ -337,6 +333,8 @@ void calls_send_call_and_offer(struct calls *calls, struct call *call, int side)
     const struct ws_client *peer = call->client[1 - side];
     struct proto_peer info = {.loa = peer ? peer->loa : LOA_NONE,
                               .provider = peer ? peer->provider : ""};
+    if (side == SIDE_AGENT) /* where the call comes from: service, lane, transfer notes */
+        calls_queue_peer_info(call, &info);
     struct proto_ice_server server;
     const char *urls[8];
     char username[TURN_USERNAME_MAX], credential[TURN_CREDENTIAL_MAX];
@@ -360,6 +358,7 @@ static void start_call(struct calls *calls, struct ws_client *agent, struct ws_c
         goto fail;
     snprintf(call->id, sizeof(call->id), "%s", qc->call);
     snprintf(call->service, sizeof(call->service), "%s", qc->service);
+    call->taken = *qc;
     call->client[SIDE_CITIZEN] = citizen;
     call->client[SIDE_AGENT] = agent;
     call->agent_handle = agent->handle;
@@ -438,8 +437,13 @@ static void handle_join(struct calls *calls, struct ws_client *c, const struct p
         send_error(c, &m->id, "duplicate", "already waiting or in a call");
         return;
     }
-    int r = queue_join(calls->queue, now_ms(), m->join.service, c->handle, c->loa,
-                       m->join.appointment, c->waiting_call);
+    struct calls_join_plan plan;
+    if (calls_queue_plan_join(calls, c, m, &plan) != 0) {
+        calls->refused_joins++;
+        return; /* told why: closed, or the appointment code */
+    }
+    int r = queue_join_ex(calls->queue, now_ms(), plan.service, c->handle, c->loa, &plan.opts,
+                          c->waiting_call);
     if (r != 0) {
         calls->refused_joins++;
         c->waiting_call[0] = '\0';
@@ -450,13 +454,9 @@ static void handle_join(struct calls *calls, struct ws_client *c, const struct p
         return;
     }
     calls->joins++;
-    calls_journey_begin(calls, c, m->join.service, m->join.appointment, m->join.context);
+    calls_journey_begin(calls, c, plan.service, plan.opts.appointment, m->join.context);
     send_ack(c, &m->id);
-    uint32_t pos = 0;
-    int32_t eta = -1;
-    queue_position(calls->queue, c->waiting_call, &pos);
-    queue_estimated_wait_s(calls->queue, c->waiting_call, &eta);
-    ws_send(c, proto_build_queued(c->waiting_call, pos, eta));
+    ws_send(c, calls_queue_position_msg(calls, c, true));
     calls_resume_issue(calls, c);
     c->sent_generation = queue_generation(calls->queue);
     calls_broadcast_queue(calls);
@@ -484,6 +484,8 @@ static void handle_presence(struct calls *calls, struct ws_client *c, const stru
         return;
     }
     c->agent_known = true;
+    if (c->agent_id[0]) /* so appointments and transfers can name this agent */
+        queue_agent_set_id(calls->queue, c->handle, c->agent_id);
     send_ack(c, &m->id);
     send_agent_queue(calls, c, now_ms());
     c->sent_generation = queue_generation(calls->queue);
@@ -584,6 +586,7 @@ static bool allowed(const struct ws_client *c, enum proto_type type)
     case PROTO_HOLD:
     case PROTO_RESUME:
     case PROTO_TRANSFER:
+    case PROTO_PRIORITIZE:
         return c->role == PROTO_ROLE_AGENT;
     default:
         return true;
@@ -631,9 +634,14 @@ void calls_handle(struct calls *calls, struct ws_client *c, const struct proto_m
     case PROTO_RESUME_SESSION:
         calls_resume_handle(calls, c, m);
         break;
+    case PROTO_TRANSFER:
+        calls_transfer(calls, c, m);
+        break;
+    case PROTO_PRIORITIZE:
+        calls_queue_prioritize(calls, c, m);
+        break;
     case PROTO_HOLD:
     case PROTO_RESUME:
-    case PROTO_TRANSFER:
         send_error(c, &m->id, "not_supported", "not supported by this gateway version yet");
         break;
     }
@@ -765,10 +773,18 @@ void calls_on_worker_event(struct calls *calls, const struct worker_event *evt)
 void calls_tick(struct calls *calls, uint64_t now)
 {
     calls_resume_tick(calls, now, false);
+    calls_queue_tick(calls, now); /* appointments come due, assignments lapse */
     if (queue_waiting_count(calls->queue) == 0)
         return;
     /* Waiting times grow every second without the queue changing. */
     for (struct ws_client *c = calls->clients; c; c = c->next)
         if (c->role == PROTO_ROLE_AGENT && c->agent_known && !c->call)
             send_agent_queue(calls, c, now);
+}
+
+/* ---- For calls_queue.c and transfer.c ---- */
+
+int calls_leg_close(struct calls *calls, struct call *call, int side)
+{
+    return send_leg_close(calls, call, side);
 }

@@ -9,6 +9,7 @@
 
 #include "balie/journey.h"
 #include "balie/media.h"
+#include "balie/opening_hours.h"
 #include "balie/sdp.h"
 #include "balie/strbuf.h"
 #include "ws_internal.h"
@@ -36,6 +37,7 @@ struct call {
     bool flowing;
     uint64_t started_ms, flowing_ms;
     struct journey_signal *journey; /* the citizen's session, taken over from the client */
+    struct queue_call taken;        /* as it left the queue (notes valid while the agent has it) */
     struct call *next;
 };
 
@@ -66,6 +68,11 @@ struct calls {
     uint64_t ice_restarts, ice_restarts_recovered;
     /* Reconnects (calls_resume.c): parked now, ever parked, resumed, refused, timed out. */
     uint64_t parked, parked_total, resumed, resume_refused, parked_expired;
+    /* The queue's additions (calls_queue.c): opening hours per configured service, in the
+     * order of cfg->services, and the appointments (NULL: none). */
+    struct opening_hours hours[CONFIG_MAX_SERVICES];
+    struct appt_store *appointments;
+    uint64_t transfers, prioritized, appointment_joins, closed_refusals, appointments_purged_ms;
 };
 
 static inline uint64_t now_ms(void)
@@ -106,5 +113,31 @@ void calls_journey_call_end(struct calls *calls, struct call *call, const char *
 void calls_collect_metrics(struct strbuf *out, void *arg);
 void calls_on_leg_stats(struct calls *calls, struct call_leg *leg,
                         const struct media_leg_stats *st);
+
+/* calls.c, for calls_queue.c and transfer.c. */
+int calls_leg_close(struct calls *calls, struct call *call, int side);
+
+/* calls_queue.c: opening hours, appointments, lanes, the citizen's place. */
+struct calls_join_plan {
+    const char *service; /* the appointment's service, or what the citizen chose */
+    struct queue_join_opts opts;
+};
+void calls_queue_init(struct calls *calls);
+/* Checks a join against opening hours and the appointment code. 0 with `plan`, or -1 after
+ * telling the citizen why (closed, appointment_unknown, …). */
+int calls_queue_plan_join(struct calls *calls, struct ws_client *c, const struct proto_msg *m,
+                          struct calls_join_plan *plan);
+/* `queued` (first) or `queue` for a waiting citizen; NULL when it no longer waits. */
+char *calls_queue_position_msg(struct calls *calls, struct ws_client *c, bool first);
+void calls_queue_peer_info(const struct call *call, struct proto_peer *info);
+/* An agent's `queue` {waiting, colleagues}: the calls it may take, and the other agents it
+ * may transfer to. */
+char *calls_queue_agent_msg(struct calls *calls, struct ws_client *c,
+                            const struct queue_entry_view *views, size_t n);
+void calls_queue_prioritize(struct calls *calls, struct ws_client *c, const struct proto_msg *m);
+void calls_queue_tick(struct calls *calls, uint64_t now);
+
+/* transfer.c */
+void calls_transfer(struct calls *calls, struct ws_client *agent, const struct proto_msg *m);
 
 #endif

@@ -122,11 +122,7 @@ static struct ws_client *find_parked(struct calls *calls, const char *token)
 static void send_where(struct calls *calls, struct ws_client *c)
 {
     if (c->waiting_call[0]) {
-        uint32_t pos = 0;
-        int32_t eta = -1;
-        queue_position(calls->queue, c->waiting_call, &pos);
-        queue_estimated_wait_s(calls->queue, c->waiting_call, &eta);
-        ws_send(c, proto_build_queued(c->waiting_call, pos, eta));
+        ws_send(c, calls_queue_position_msg(calls, c, true));
         return;
     }
     struct call *call = c->call;

@@ -228,13 +228,26 @@ const char *http_query_get(const struct http_request *req, const char *name)
     return NULL;
 }
 
-/* /auth/…: GETs are answered at once; a POST's body is gathered first (HTTP_BODY_MAX). */
-static int begin_routed(struct server *srv, struct lws *wsi, struct http_session *hs,
-                        const char *uri, bool post)
+static int routed_handle(struct server *srv, struct lws *wsi, struct http_session *hs,
+                         const struct http_request *req)
+{
+    if (strncmp(req->uri, "/admin/", 7) == 0)
+        return admin_appointments_handle(srv, wsi, hs, req);
+    return auth_handle(srv, wsi, hs, req);
+}
+
+/* /auth/… and /admin/v1/appointments: GETs are answered at once; a POST's body is gathered
+ * first (HTTP_BODY_MAX). */
+static int begin_routed_method(struct server *srv, struct lws *wsi, struct http_session *hs,
+                               const char *uri, bool post, int admin_method)
 {
     struct http_request *req = capture_request(srv, wsi, uri, post);
     if (!req)
         return respond_text(srv, wsi, hs, 500, "Interne fout / Internal error\n");
+    req->admin_method = admin_method;
+    if (admin_method >= 0)
+        copy_header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, req->authorization,
+                    sizeof(req->authorization));
     char len_text[32] = "";
     copy_header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, len_text, sizeof(len_text));
     long long content_length = len_text[0] ? strtoll(len_text, NULL, 10) : 0;
@@ -246,7 +259,7 @@ static int begin_routed(struct server *srv, struct lws *wsi, struct http_session
     }
     if (!post || content_length <= 0) {
         /* No body will come (libwebsockets sends no body callbacks without a length). */
-        int rc = auth_handle(srv, wsi, hs, req);
+        int rc = routed_handle(srv, wsi, hs, req);
         free(req);
         return rc;
     }
@@ -258,6 +271,21 @@ static int begin_routed(struct server *srv, struct lws *wsi, struct http_session
     free(hs->req);
     hs->req = req;
     return 0;
+}
+
+/* An admin request that may carry a JSON body: its headers are captured (Authorization too)
+ * and the body gathered like a form's. */
+static int begin_admin(struct server *srv, struct lws *wsi, struct http_session *hs,
+                       const char *uri, enum admin_method method)
+{
+    hs->close_after = true; /* one request per connection, as the other admin routes */
+    return begin_routed_method(srv, wsi, hs, uri, method == ADMIN_POST, (int)method);
+}
+
+static int begin_routed(struct server *srv, struct lws *wsi, struct http_session *hs,
+                        const char *uri, bool post)
+{
+    return begin_routed_method(srv, wsi, hs, uri, post, -1);
 }
 
 static int on_body(struct http_session *hs, const void *in, size_t len)
@@ -290,7 +318,7 @@ static int on_body_done(struct server *srv, struct lws *wsi, struct http_session
         hs->close_after = true;
         rc = respond_text(srv, wsi, hs, 413, "Te groot / Payload too large\n");
     } else {
-        rc = auth_handle(srv, wsi, hs, req);
+        rc = routed_handle(srv, wsi, hs, req);
     }
     free(req->body);
     free(req);
@@ -312,6 +340,8 @@ static int handle_request(struct server *srv, struct lws *wsi, struct http_sessi
             method = ADMIN_POST;
         else if (lws_hdr_total_length(wsi, WSI_TOKEN_DELETE_URI) > 0)
             method = ADMIN_DELETE;
+        if (admin_appointments_route(uri))
+            return begin_admin(srv, wsi, hs, uri, method);
         return admin_handle(srv, wsi, hs, uri, method);
     }
     if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0 &&

@@ -113,6 +113,7 @@ char *journey_to_json(const struct journey_signal *s)
     json_object_set_new(o, "outcome", json_string(journey_outcome_name(s->outcome)));
     set_text(o, "end_reason", s->end_reason);
     set_text(o, "failure_stage", s->failure_stage);
+    json_object_set_new(o, "transfers", json_integer(s->transfers));
     json_object_set_new(m, "packets_in", json_integer((json_int_t)s->media.packets_in));
     json_object_set_new(m, "packets_out", json_integer((json_int_t)s->media.packets_out));
     json_object_set_new(m, "bytes_in", json_integer((json_int_t)s->media.bytes_in));

@@ -8,6 +8,8 @@
 
 #include <jansson.h>
 
+#include "protocol_internal.h"
+
 /* The most strings one message can hold: the services of a presence, or a handful of fields. */
 #define MAX_STRINGS (PROTO_SERVICES_MAX + 4)
 
@@ -54,12 +56,19 @@ struct parse_ctx {
 };
 
 static const char *const type_names[] = {
-    [PROTO_JOIN] = "join",         [PROTO_LEAVE] = "leave",
-    [PROTO_PRESENCE] = "presence", [PROTO_ACCEPT] = "accept",
-    [PROTO_ANSWER] = "answer",     [PROTO_CANDIDATE] = "candidate",
-    [PROTO_HANGUP] = "hangup",     [PROTO_CHAT] = "chat",
-    [PROTO_HOLD] = "hold",         [PROTO_RESUME] = "resume",
-    [PROTO_TRANSFER] = "transfer", [PROTO_RESUME_SESSION] = "resume_session",
+    [PROTO_JOIN] = "join",
+    [PROTO_LEAVE] = "leave",
+    [PROTO_PRESENCE] = "presence",
+    [PROTO_ACCEPT] = "accept",
+    [PROTO_ANSWER] = "answer",
+    [PROTO_CANDIDATE] = "candidate",
+    [PROTO_HANGUP] = "hangup",
+    [PROTO_CHAT] = "chat",
+    [PROTO_HOLD] = "hold",
+    [PROTO_RESUME] = "resume",
+    [PROTO_TRANSFER] = "transfer",
+    [PROTO_RESUME_SESSION] = "resume_session",
+    [PROTO_PRIORITIZE] = "prioritize",
 };
 #define TYPE_COUNT (sizeof(type_names) / sizeof(type_names[0]))
 
@@ -366,13 +375,25 @@ static int parse_nothing(struct parse_ctx *c)
     return 0;
 }
 
+static int parse_prioritize(struct parse_ctx *c)
+{
+    return get_string(c, "call", true, &RULE_ID, &c->msg->prioritize.call);
+}
+
 static int (*const type_parsers[])(struct parse_ctx *) = {
-    [PROTO_JOIN] = parse_join,         [PROTO_LEAVE] = parse_nothing,
-    [PROTO_PRESENCE] = parse_presence, [PROTO_ACCEPT] = parse_accept,
-    [PROTO_ANSWER] = parse_answer,     [PROTO_CANDIDATE] = parse_candidate,
-    [PROTO_HANGUP] = parse_hangup,     [PROTO_CHAT] = parse_chat,
-    [PROTO_HOLD] = parse_nothing,      [PROTO_RESUME] = parse_nothing,
-    [PROTO_TRANSFER] = parse_transfer, [PROTO_RESUME_SESSION] = parse_resume_session,
+    [PROTO_JOIN] = parse_join,
+    [PROTO_LEAVE] = parse_nothing,
+    [PROTO_PRESENCE] = parse_presence,
+    [PROTO_ACCEPT] = parse_accept,
+    [PROTO_ANSWER] = parse_answer,
+    [PROTO_CANDIDATE] = parse_candidate,
+    [PROTO_HANGUP] = parse_hangup,
+    [PROTO_CHAT] = parse_chat,
+    [PROTO_HOLD] = parse_nothing,
+    [PROTO_RESUME] = parse_nothing,
+    [PROTO_TRANSFER] = parse_transfer,
+    [PROTO_RESUME_SESSION] = parse_resume_session,
+    [PROTO_PRIORITIZE] = parse_prioritize,
 };
 
 /* Copies every pending string into one block: first presence's pointer array (so it is
@@ -603,6 +624,7 @@ static json_t *entry_json(const struct queue_entry_view *e)
     set_string(&b, "loa", identity_loa_name(e->loa));
     if (e->appointment)
         set_string(&b, "appointment", e->appointment);
+    proto_queue_entry_extras(b.obj, e);
     if (b.broken) {
         json_decref(b.obj);
         return NULL;
@@ -665,6 +687,7 @@ char *proto_build_call(const char *call, enum proto_role role, const struct prot
         set_string(&p, "provider", peer->provider);
         if (peer->display_name)
             set_string(&p, "display_name", peer->display_name);
+        proto_peer_extras(p.obj, peer);
     }
     if (p.broken) {
         json_decref(p.obj);

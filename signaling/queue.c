@@ -1,88 +1,27 @@
-/* The waiting queue and agent matching. See include/balie/queue.h for the contract.
+/* The waiting queue and agent matching: joining, agents, accepting, transfers. See
+ * include/balie/queue.h for the contract and queue_order.c for the serving order.
  *
- * One list holds every waiting call in answer order; a call's position in its service is the
- * number of calls of the same service ahead of it. With hundreds of waiting citizens every
- * operation is one walk over that list, and a broadcast of all positions is one walk too. An
- * urgent lane or appointment slots later only change `entry_before`. */
-#include "balie/queue.h"
+ * One list holds every waiting call in join order. Which call comes first depends on its lane
+ * and the time (an appointment's turn comes), so the serving order is computed when it is
+ * needed, never kept: with hundreds waiting that is one walk (the next call) or one sort (every
+ * position at once). */
+#include "queue_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/rand.h>
 
-struct service {
-    char id[QUEUE_ID_MAX + 1];
-    enum identity_loa min_loa;
-    uint32_t history[QUEUE_HISTORY_LEN]; /* a ring of the last talk durations */
-    uint32_t history_count;
-    uint32_t history_next;
-    uint64_t history_sum;
-};
-
-struct entry {
-    struct entry *prev, *next;
-    char call[QUEUE_CALL_ID_LEN + 1];
-    char appointment[QUEUE_ID_MAX + 1];
-    uint64_t citizen;
-    uint64_t joined_ms;
-    uint64_t seq; /* join order, to break ties between equal join times */
-    size_t service;
-    enum identity_loa loa;
-};
-
-struct agent {
-    uint64_t handle;
-    bool available;
-    bool all_services;
-    uint64_t services; /* bit i: takes service i */
-    bool busy;
-    char call[QUEUE_CALL_ID_LEN + 1]; /* while busy */
-    uint64_t citizen;                 /* while busy */
-};
-
-struct queue {
-    struct queue_config cfg;
-    struct service services[QUEUE_MAX_SERVICES];
-    size_t service_count;
-    struct entry *head, *tail; /* waiting calls, the next to answer first */
-    size_t waiting;
-    struct agent *agents;
-    size_t agent_count, agent_cap;
-    uint64_t generation;
-    uint64_t next_seq;
-};
-
 const char *queue_result_name(int result)
 {
-    switch (result) {
-    case QUEUE_OK:
-        return "ok";
-    case QUEUE_ERR_NOT_FOUND:
-        return "not_found";
-    case QUEUE_ERR_ALREADY_TAKEN:
-        return "already_taken";
-    case QUEUE_ERR_NOT_ELIGIBLE:
-        return "not_eligible";
-    case QUEUE_ERR_NOT_AVAILABLE:
-        return "not_available";
-    case QUEUE_ERR_BUSY:
-        return "busy";
-    case QUEUE_ERR_EMPTY:
-        return "queue_empty";
-    case QUEUE_ERR_UNKNOWN_SERVICE:
-        return "unknown_service";
-    case QUEUE_ERR_LOA_TOO_LOW:
-        return "loa_too_low";
-    case QUEUE_ERR_DUPLICATE:
-        return "duplicate";
-    case QUEUE_ERR_INVALID:
-        return "invalid";
-    case QUEUE_ERR_FULL:
-        return "full";
-    default:
+    static const char *const names[] = {
+        "ok",      "not_found",   "already_taken",   "not_eligible", "not_available",
+        "busy",    "queue_empty", "unknown_service", "loa_too_low",  "duplicate",
+        "invalid", "full",        "internal",        "internal",     "unknown_agent",
+    };
+    if (result > 0 || -result >= (int)(sizeof(names) / sizeof(names[0])))
         return "internal";
-    }
+    return names[-result];
 }
 
 static int openssl_random(void *ctx, uint8_t *buf, size_t len)
@@ -101,6 +40,8 @@ struct queue *queue_new(const struct queue_config *cfg)
         q->cfg.random = openssl_random;
     if (q->cfg.default_talk_s == 0)
         q->cfg.default_talk_s = QUEUE_DEFAULT_TALK_S;
+    if (q->cfg.assign_fallback_ms == 0)
+        q->cfg.assign_fallback_ms = QUEUE_ASSIGN_FALLBACK_MS;
     return q;
 }
 
@@ -114,22 +55,29 @@ void queue_free(struct queue *q)
         free(e);
         e = next;
     }
+    for (size_t i = 0; i < q->agent_count; i++)
+        free(q->agents[i].held);
     free(q->agents);
     free(q);
 }
 
-/* 1..QUEUE_ID_MAX characters of [A-Za-z0-9._:-], the protocol's id alphabet. */
-static bool valid_id(const char *id)
+/* 1..max characters of [A-Za-z0-9._:-], the protocol's id alphabet. */
+static bool valid_id_max(const char *id, size_t max)
 {
     size_t n = 0;
     for (; id[n]; n++) {
         char c = id[n];
         bool ok = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
                   c == '.' || c == '_' || c == ':' || c == '-';
-        if (!ok || n >= QUEUE_ID_MAX)
+        if (!ok || n >= max)
             return false;
     }
     return n > 0;
+}
+
+static bool valid_id(const char *id)
+{
+    return valid_id_max(id, QUEUE_ID_MAX);
 }
 
 /* Index of service `id`, or -1. */
@@ -157,7 +105,7 @@ int queue_service_add(struct queue *q, const char *service, enum identity_loa mi
     return QUEUE_OK;
 }
 
-static struct entry *find_entry(const struct queue *q, const char *call_id)
+struct entry *queue_find_entry(const struct queue *q, const char *call_id)
 {
     for (struct entry *e = q->head; e; e = e->next)
         if (strcmp(e->call, call_id) == 0)
@@ -173,12 +121,20 @@ static struct agent *find_agent(const struct queue *q, uint64_t handle)
     return NULL;
 }
 
+static struct agent *find_agent_id(const struct queue *q, const char *id)
+{
+    for (size_t i = 0; i < q->agent_count; i++)
+        if (q->agents[i].id[0] && strcmp(q->agents[i].id, id) == 0)
+            return &q->agents[i];
+    return NULL;
+}
+
 /* The agent holding `call_id`, if any: how a call that left the queue is told apart from one
  * that never was in it. */
 static struct agent *find_holder(const struct queue *q, const char *call_id)
 {
     for (size_t i = 0; i < q->agent_count; i++)
-        if (q->agents[i].busy && strcmp(q->agents[i].call, call_id) == 0)
+        if (q->agents[i].held && strcmp(q->agents[i].held->call, call_id) == 0)
             return &q->agents[i];
     return NULL;
 }
@@ -189,24 +145,24 @@ static bool citizen_known(const struct queue *q, uint64_t citizen)
         if (e->citizen == citizen)
             return true;
     for (size_t i = 0; i < q->agent_count; i++)
-        if (q->agents[i].busy && q->agents[i].citizen == citizen)
+        if (q->agents[i].held && q->agents[i].held->citizen == citizen)
             return true;
     return false;
 }
 
-/* Whether `a` is answered before `b`: first come, first served. */
-static bool entry_before(const struct entry *a, const struct entry *b)
+/* Join order: by join time, then by the order of the calls. */
+static bool joined_before(const struct entry *a, const struct entry *b)
 {
     if (a->joined_ms != b->joined_ms)
         return a->joined_ms < b->joined_ms;
     return a->seq < b->seq;
 }
 
-/* Inserts in answer order, walking from the back, where a new join almost always belongs. */
+/* Inserts in join order, walking from the back, where a new join almost always belongs. */
 static void insert_entry(struct queue *q, struct entry *e)
 {
     struct entry *after = q->tail;
-    while (after && entry_before(e, after))
+    while (after && joined_before(e, after))
         after = after->prev;
     e->prev = after;
     e->next = after ? after->next : q->head;
@@ -231,6 +187,7 @@ static void unlink_entry(struct queue *q, struct entry *e)
         e->next->prev = e->prev;
     else
         q->tail = e->prev;
+    e->prev = e->next = NULL;
     q->waiting--;
 }
 
@@ -247,7 +204,7 @@ static int new_call_id(struct queue *q, char out[QUEUE_CALL_ID_LEN + 1])
             out[2 * i + 1] = hex[bytes[i] & 15];
         }
         out[QUEUE_CALL_ID_LEN] = '\0';
-        if (!find_entry(q, out) && !find_holder(q, out))
+        if (!queue_find_entry(q, out) && !find_holder(q, out))
             return QUEUE_OK;
     }
     return QUEUE_ERR_RANDOM;
@@ -257,6 +214,17 @@ int queue_join(struct queue *q, uint64_t now_ms, const char *service, uint64_t c
                enum identity_loa loa, const char *appointment,
                char call_id_out[QUEUE_CALL_ID_LEN + 1])
 {
+    struct queue_join_opts opts = {.appointment = appointment, .due_ms = now_ms};
+    return queue_join_ex(q, now_ms, service, citizen, loa, &opts, call_id_out);
+}
+
+int queue_join_ex(struct queue *q, uint64_t now_ms, const char *service, uint64_t citizen,
+                  enum identity_loa loa, const struct queue_join_opts *opts,
+                  char call_id_out[QUEUE_CALL_ID_LEN + 1])
+{
+    static const struct queue_join_opts none = {0};
+    if (!opts)
+        opts = &none;
     int s;
     if (service)
         s = find_service(q, service);
@@ -264,7 +232,8 @@ int queue_join(struct queue *q, uint64_t now_ms, const char *service, uint64_t c
         s = q->service_count == 1 ? 0 : -1;
     if (s < 0)
         return QUEUE_ERR_UNKNOWN_SERVICE;
-    if (appointment && !valid_id(appointment))
+    if ((opts->appointment && !valid_id(opts->appointment)) ||
+        (opts->agent && !valid_id_max(opts->agent, QUEUE_AGENT_ID_MAX)))
         return QUEUE_ERR_INVALID;
     /* DESIGN.md §6: each service names the lowest assurance level it accepts. */
     if (loa < q->services[s].min_loa)
@@ -280,8 +249,16 @@ int queue_join(struct queue *q, uint64_t now_ms, const char *service, uint64_t c
         free(e);
         return rc;
     }
-    if (appointment)
-        strcpy(e->appointment, appointment);
+    if (opts->appointment) {
+        strcpy(e->appointment, opts->appointment);
+        e->due_ms = opts->due_ms;
+        e->slot_start_ms = opts->slot_start_ms;
+        if (opts->agent) {
+            strcpy(e->assigned, opts->agent);
+            uint64_t from = opts->due_ms > now_ms ? opts->due_ms : now_ms;
+            e->exclusive_until_ms = from + q->cfg.assign_fallback_ms;
+        }
+    }
     e->citizen = citizen;
     e->joined_ms = now_ms;
     e->seq = q->next_seq++;
@@ -289,15 +266,35 @@ int queue_join(struct queue *q, uint64_t now_ms, const char *service, uint64_t c
     e->loa = loa;
     insert_entry(q, e);
     memcpy(call_id_out, e->call, sizeof(e->call));
+    if (now_ms > q->now_ms)
+        q->now_ms = now_ms;
     q->generation++;
     return QUEUE_OK;
+}
+
+bool queue_tick(struct queue *q, uint64_t now_ms)
+{
+    uint64_t before = q->now_ms;
+    if (now_ms <= before)
+        return false;
+    bool changed = false;
+    for (struct entry *e = q->head; e && !changed; e = e->next) {
+        if (e->appointment[0] && e->due_ms > before && e->due_ms <= now_ms)
+            changed = true;
+        if (e->assigned[0] && e->exclusive_until_ms > before && e->exclusive_until_ms <= now_ms)
+            changed = true;
+    }
+    q->now_ms = now_ms;
+    if (changed)
+        q->generation++;
+    return changed;
 }
 
 int queue_leave(struct queue *q, const char *call_id)
 {
     if (!call_id)
         return QUEUE_ERR_NOT_FOUND;
-    struct entry *e = find_entry(q, call_id);
+    struct entry *e = queue_find_entry(q, call_id);
     if (!e)
         return find_holder(q, call_id) ? QUEUE_ERR_ALREADY_TAKEN : QUEUE_ERR_NOT_FOUND;
     unlink_entry(q, e);
@@ -306,60 +303,23 @@ int queue_leave(struct queue *q, const char *call_id)
     return QUEUE_OK;
 }
 
-static bool agent_takes(const struct agent *a, size_t service)
+int queue_prioritize(struct queue *q, uint64_t agent, const char *call_id)
 {
-    return a->all_services || (a->services & ((uint64_t)1 << service)) != 0;
-}
-
-/* Agents present for `service`, busy or not: the ones working its line. */
-static uint32_t agents_for(const struct queue *q, size_t service)
-{
-    uint32_t n = 0;
-    for (size_t i = 0; i < q->agent_count; i++)
-        if (q->agents[i].available && agent_takes(&q->agents[i], service))
-            n++;
-    return n;
-}
-
-/* position × average talk time ÷ agents, rounded up once at the end. */
-static int32_t estimate(const struct queue *q, size_t service, uint32_t position, uint32_t agents)
-{
-    if (agents == 0)
-        return -1;
-    const struct service *s = &q->services[service];
-    uint64_t sum = s->history_count ? s->history_sum : q->cfg.default_talk_s;
-    uint64_t count = s->history_count ? s->history_count : 1;
-    uint64_t divisor = count * agents;
-    uint64_t eta = ((uint64_t)position * sum + divisor - 1) / divisor;
-    return eta > INT32_MAX ? INT32_MAX : (int32_t)eta;
-}
-
-int queue_position(const struct queue *q, const char *call_id, uint32_t *position)
-{
+    const struct agent *a = find_agent(q, agent);
     if (!call_id)
         return QUEUE_ERR_NOT_FOUND;
-    uint32_t ahead = 0;
-    for (struct entry *e = q->head; e; e = e->next) {
-        if (strcmp(e->call, call_id) == 0) {
-            size_t service = e->service;
-            for (struct entry *p = e->prev; p; p = p->prev)
-                if (p->service == service)
-                    ahead++;
-            *position = ahead + 1;
-            return QUEUE_OK;
-        }
-    }
-    return find_holder(q, call_id) ? QUEUE_ERR_ALREADY_TAKEN : QUEUE_ERR_NOT_FOUND;
-}
-
-int queue_estimated_wait_s(const struct queue *q, const char *call_id, int32_t *eta_s)
-{
-    uint32_t position;
-    int rc = queue_position(q, call_id, &position);
-    if (rc != QUEUE_OK)
-        return rc;
-    size_t service = find_entry(q, call_id)->service;
-    *eta_s = estimate(q, service, position, agents_for(q, service));
+    struct entry *e = queue_find_entry(q, call_id);
+    if (!e)
+        return find_holder(q, call_id) ? QUEUE_ERR_ALREADY_TAKEN : QUEUE_ERR_NOT_FOUND;
+    if (!a)
+        return QUEUE_ERR_NOT_AVAILABLE;
+    if (!queue_agent_may_take(a, e, q->now_ms))
+        return QUEUE_ERR_NOT_ELIGIBLE;
+    if (e->urgent)
+        return QUEUE_OK;
+    e->urgent = true;
+    e->lane_seq = q->next_seq++;
+    q->generation++;
     return QUEUE_OK;
 }
 
@@ -411,42 +371,28 @@ int queue_agent_set(struct queue *q, uint64_t agent, bool available, const char 
     return QUEUE_OK;
 }
 
-/* The longest-waiting call the agent takes, or NULL. */
-static struct entry *next_for(const struct queue *q, const struct agent *a)
-{
-    for (struct entry *e = q->head; e; e = e->next)
-        if (agent_takes(a, e->service))
-            return e;
-    return NULL;
-}
-
-static uint32_t waited_s(uint64_t joined_ms, uint64_t now_ms)
-{
-    uint64_t s = now_ms > joined_ms ? (now_ms - joined_ms) / 1000 : 0;
-    return s > UINT32_MAX ? UINT32_MAX : (uint32_t)s;
-}
-
-int queue_accept(struct queue *q, uint64_t agent, const char *call_id, uint64_t now_ms,
-                 struct queue_call *out)
+int queue_agent_set_id(struct queue *q, uint64_t agent, const char *agent_id)
 {
     struct agent *a = find_agent(q, agent);
-    if (!a || !a->available)
-        return QUEUE_ERR_NOT_AVAILABLE;
-    if (a->busy)
-        return QUEUE_ERR_BUSY;
-    struct entry *e;
-    if (call_id) {
-        e = find_entry(q, call_id);
-        if (!e)
-            return find_holder(q, call_id) ? QUEUE_ERR_ALREADY_TAKEN : QUEUE_ERR_NOT_FOUND;
-        if (!agent_takes(a, e->service))
-            return QUEUE_ERR_NOT_ELIGIBLE;
-    } else {
-        e = next_for(q, a);
-        if (!e)
-            return QUEUE_ERR_EMPTY;
+    if (!a)
+        return QUEUE_ERR_NOT_FOUND;
+    if (!agent_id || !valid_id_max(agent_id, QUEUE_AGENT_ID_MAX))
+        return QUEUE_ERR_INVALID;
+    if (strcmp(a->id, agent_id) != 0) {
+        strcpy(a->id, agent_id);
+        q->generation++;
     }
+    return QUEUE_OK;
+}
 
+bool queue_agent_id_known(const struct queue *q, const char *agent_id)
+{
+    return agent_id && find_agent_id(q, agent_id) != NULL;
+}
+
+static void copy_call(const struct queue *q, const struct entry *e, uint64_t now_ms,
+                      struct queue_call *out)
+{
     memset(out, 0, sizeof(*out));
     memcpy(out->call, e->call, sizeof(out->call));
     strcpy(out->service, q->services[e->service].id);
@@ -454,13 +400,113 @@ int queue_accept(struct queue *q, uint64_t agent, const char *call_id, uint64_t 
     out->citizen = e->citizen;
     out->loa = e->loa;
     out->joined_ms = e->joined_ms;
-    out->waited_s = waited_s(e->joined_ms, now_ms);
+    out->waited_s = queue_waited_s(e->joined_ms, now_ms);
+    out->urgent = e->urgent;
+    out->transferred = e->transferred;
+    out->notes = e->notes;
+    out->note_count = e->note_count;
+}
 
-    a->busy = true;
-    memcpy(a->call, e->call, sizeof(a->call));
-    a->citizen = e->citizen;
+int queue_accept(struct queue *q, uint64_t agent, const char *call_id, uint64_t now_ms,
+                 struct queue_call *out)
+{
+    if (now_ms > q->now_ms)
+        queue_tick(q, now_ms);
+    struct agent *a = find_agent(q, agent);
+    if (!a || !a->available)
+        return QUEUE_ERR_NOT_AVAILABLE;
+    if (a->held)
+        return QUEUE_ERR_BUSY;
+    struct entry *e;
+    if (call_id) {
+        e = queue_find_entry(q, call_id);
+        if (!e)
+            return find_holder(q, call_id) ? QUEUE_ERR_ALREADY_TAKEN : QUEUE_ERR_NOT_FOUND;
+        if (!queue_agent_may_take(a, e, q->now_ms))
+            return QUEUE_ERR_NOT_ELIGIBLE;
+    } else {
+        e = queue_next_for(q, a);
+        if (!e)
+            return QUEUE_ERR_EMPTY;
+    }
     unlink_entry(q, e);
-    free(e);
+    a->held = e;
+    copy_call(q, e, now_ms, out);
+    q->generation++;
+    return QUEUE_OK;
+}
+
+/* Checks a transfer before anything changes; returns the new service index in *service. */
+static int check_transfer(const struct queue *q, const struct agent *a,
+                          const struct queue_transfer *to, int *service)
+{
+    const struct entry *e = a->held;
+    if ((to->service != NULL) == (to->agent != NULL))
+        return QUEUE_ERR_INVALID;
+    if (to->note && strlen(to->note) > QUEUE_NOTE_MAX)
+        return QUEUE_ERR_INVALID;
+    *service = (int)e->service;
+    if (to->service) {
+        *service = find_service(q, to->service);
+        if (*service < 0)
+            return QUEUE_ERR_UNKNOWN_SERVICE;
+        if (e->loa < q->services[*service].min_loa)
+            return QUEUE_ERR_LOA_TOO_LOW;
+        return QUEUE_OK;
+    }
+    if (!valid_id_max(to->agent, QUEUE_AGENT_ID_MAX))
+        return QUEUE_ERR_INVALID;
+    if (a->id[0] && strcmp(a->id, to->agent) == 0)
+        return QUEUE_ERR_INVALID;
+    if (!find_agent_id(q, to->agent))
+        return QUEUE_ERR_UNKNOWN_AGENT;
+    return QUEUE_OK;
+}
+
+static void add_note(struct entry *e, const struct queue *q, const struct queue_transfer *to)
+{
+    if (!to->note || !to->note[0])
+        return;
+    if (e->note_count == QUEUE_NOTES_MAX) {
+        memmove(&e->notes[0], &e->notes[1], (QUEUE_NOTES_MAX - 1) * sizeof(e->notes[0]));
+        e->note_count--;
+    }
+    struct queue_note *n = &e->notes[e->note_count++];
+    memset(n, 0, sizeof(*n));
+    if (to->from_agent && valid_id_max(to->from_agent, QUEUE_AGENT_ID_MAX))
+        strcpy(n->from_agent, to->from_agent);
+    strcpy(n->from_service, q->services[e->service].id);
+    strcpy(n->text, to->note);
+}
+
+int queue_transfer(struct queue *q, uint64_t now_ms, uint64_t agent,
+                   const struct queue_transfer *to)
+{
+    struct agent *a = find_agent(q, agent);
+    if (!a || !a->held)
+        return QUEUE_ERR_NOT_FOUND;
+    if (!to)
+        return QUEUE_ERR_INVALID;
+    int service;
+    int rc = check_transfer(q, a, to, &service);
+    if (rc != QUEUE_OK)
+        return rc;
+    if (now_ms > q->now_ms)
+        queue_tick(q, now_ms);
+    struct entry *e = a->held;
+    a->held = NULL;
+    add_note(e, q, to); /* names the service it leaves */
+    e->service = (size_t)service;
+    e->transferred = true;
+    e->lane_seq = q->next_seq++;
+    if (to->agent) {
+        snprintf(e->assigned, sizeof(e->assigned), "%s", to->agent);
+        e->exclusive_until_ms = q->now_ms + q->cfg.assign_fallback_ms;
+    } else {
+        e->assigned[0] = '\0';
+        e->exclusive_until_ms = 0;
+    }
+    insert_entry(q, e);
     q->generation++;
     return QUEUE_OK;
 }
@@ -470,9 +516,8 @@ int queue_agent_release(struct queue *q, uint64_t agent)
     struct agent *a = find_agent(q, agent);
     if (!a)
         return QUEUE_ERR_NOT_FOUND;
-    a->busy = false;
-    a->call[0] = '\0';
-    a->citizen = 0;
+    free(a->held);
+    a->held = NULL;
     q->generation++;
     return QUEUE_OK;
 }
@@ -482,6 +527,7 @@ int queue_agent_remove(struct queue *q, uint64_t agent)
     struct agent *a = find_agent(q, agent);
     if (!a)
         return QUEUE_ERR_NOT_FOUND;
+    free(a->held);
     *a = q->agents[--q->agent_count];
     q->generation++;
     return QUEUE_OK;
@@ -495,48 +541,4 @@ uint64_t queue_generation(const struct queue *q)
 size_t queue_waiting_count(const struct queue *q)
 {
     return q->waiting;
-}
-
-size_t queue_agent_view(const struct queue *q, uint64_t agent, uint64_t now_ms,
-                        struct queue_entry_view *out, size_t cap)
-{
-    const struct agent *a = find_agent(q, agent);
-    if (!a)
-        return 0;
-    size_t n = 0;
-    for (struct entry *e = q->head; e; e = e->next) {
-        if (!agent_takes(a, e->service))
-            continue;
-        if (n < cap)
-            out[n] = (struct queue_entry_view){
-                .call = e->call,
-                .service = q->services[e->service].id,
-                .waited_s = waited_s(e->joined_ms, now_ms),
-                .loa = e->loa,
-                .appointment = e->appointment[0] ? e->appointment : NULL,
-            };
-        n++;
-    }
-    return n;
-}
-
-size_t queue_citizen_views(const struct queue *q, struct queue_citizen_view *out, size_t cap)
-{
-    uint32_t seen[QUEUE_MAX_SERVICES] = {0};
-    uint32_t agents[QUEUE_MAX_SERVICES];
-    for (size_t s = 0; s < q->service_count; s++)
-        agents[s] = agents_for(q, s);
-    size_t n = 0;
-    for (struct entry *e = q->head; e; e = e->next) {
-        uint32_t position = ++seen[e->service];
-        if (n < cap)
-            out[n] = (struct queue_citizen_view){
-                .citizen = e->citizen,
-                .call = e->call,
-                .position = position,
-                .estimated_wait_s = estimate(q, e->service, position, agents[e->service]),
-            };
-        n++;
-    }
-    return n;
 }

@@ -336,6 +336,8 @@ int server_create(struct server **out, const struct balie_config *cfg, const cha
     if (!err)
         err = journey_start(srv);
     if (!err)
+        err = appointments_start(srv);
+    if (!err)
         err = admin_init(srv);
     if (err) {
         server_destroy(srv);
@@ -400,6 +402,7 @@ void server_destroy(struct server *srv)
     calls_free(srv->calls);
     metrics_clear();
     journey_store_close(srv->journey);
+    appointments_stop(srv);
     journey_metrics_free(srv->journey_metrics);
     auth_free(srv);
     admin_free(srv);

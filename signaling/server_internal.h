@@ -63,6 +63,7 @@ struct server {
     /* The admin API (admin.c). */
     char admin_token[256];
     uint64_t admin_refused;
+    struct appt_store *appointments; /* admin_appointments.c, in data_dir/balie.db */
 
     /* Logged-in people (identity/session.c); the WebSocket looks cookies up here. */
     struct auth *auth; /* providers, pending logins, counters (auth.c) */
@@ -85,7 +86,9 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
  * the headers: copied then, freed once answered. */
 struct http_request {
     bool post;
-    bool plain_loopback; /* plain HTTP from a loopback peer, not behind a proxy */
+    int admin_method;        /* enum admin_method, for /admin/ requests with a body */
+    char authorization[320]; /* the Authorization header, for /admin/ requests */
+    bool plain_loopback;     /* plain HTTP from a loopback peer, not behind a proxy */
     char uri[256];
     char peer[64]; /* client IP, for rate limits only: never logged */
     char host[256];
@@ -144,6 +147,23 @@ int admin_init(struct server *srv);
 void admin_free(struct server *srv);
 int admin_handle(struct server *srv, struct lws *wsi, struct http_session *hs, const char *uri,
                  enum admin_method method);
+/* RFC 9457 problem details (admin.c). */
+int admin_problem(struct server *srv, struct lws *wsi, struct http_session *hs, unsigned status,
+                  const char *title, const char *detail);
+/* Whether an Authorization header value carries the admin token (constant time). */
+bool admin_authorized(const struct server *srv, const char *header);
+
+/* /admin/v1/appointments (admin_appointments.c): captured like /auth/ routes so that a POST's
+ * JSON body is read. appointments_start opens the store and hands it to the calls. */
+bool admin_appointments_route(const char *uri);
+int admin_appointments_handle(struct server *srv, struct lws *wsi, struct http_session *hs,
+                              const struct http_request *req);
+int appointments_start(struct server *srv);
+/* Appends ,"open":…[,"opens_at":"RFC 3339"][,"opening_hours":"…"] for configured service
+ * `index` (calls_queue.c), for /auth/session. */
+struct strbuf;
+void calls_service_status_json(const struct calls *calls, int index, struct strbuf *sb);
+void appointments_stop(struct server *srv);
 
 /* Called by http.c when the loop was woken (lws_cancel_service) and every second. */
 void server_on_wake(struct server *srv);

@@ -62,6 +62,8 @@ struct ws_client {
     struct call *call;                        /* in a call */
     bool agent_known;                         /* an agent that sent presence */
     struct journey_signal *journey;           /* a citizen's session, until its call starts */
+    char appointment_id[20];                  /* the appointment it joined with; "" none */
+    int64_t appointment_start_ms, appointment_end_ms;
 
     /* Reconnect (calls_resume.c): the SHA-256 of the last token it was given; a parked copy
      * (wsi NULL) lives until parked_until_ms. */
@@ -94,6 +96,13 @@ void calls_on_worker_event(struct calls *calls, const struct worker_event *evt);
 /* Once a second: agents' queue views (waiting times grow), stale state. */
 void calls_tick(struct calls *calls, uint64_t now_ms);
 void calls_set_draining(struct calls *calls, bool draining);
+/* Where appointments are kept (appointments.h); NULL: no appointments. Stays the caller's. */
+struct appt_store;
+void calls_attach_appointments(struct calls *calls, struct appt_store *store);
+/* Whether configured service `index` is open now, and if not when it opens (unix ms, or -1
+ * when not in the next four weeks). */
+bool calls_service_open(const struct calls *calls, int index, int64_t now_unix_ms,
+                        int64_t *opens_at_ms);
 /* Where sessions are recorded (journey.h); NULL records nothing. Both stay the caller's. */
 void calls_attach_journey(struct calls *calls, struct journey_store *store,
                           struct journey_metrics *metrics);

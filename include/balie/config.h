@@ -20,7 +20,9 @@ struct config_service {
     char id[CONFIG_SERVICE_ID_MAX]; /* [a-z0-9-], 1..31 characters */
     char name_nl[128];
     char name_en[128];
-    char min_loa[16]; /* basis | midden | substantieel | hoog */
+    char min_loa[16];        /* basis | midden | substantieel | hoog */
+    char opening_hours[256]; /* "mon-fri 09:00-17:00; sat 10:00-12:00"; "": always open */
+    char closed_days[256];   /* "2026-12-25, 2026-12-26": closed all day (opening_hours.h) */
 };
 
 struct balie_config {

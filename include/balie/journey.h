@@ -53,6 +53,7 @@ struct journey_signal {
     char end_reason[32];
     char failure_stage[32]; /* empty unless failed */
     struct journey_media media;
+    uint32_t transfers; /* times an agent transferred the session (signaling/transfer.c) */
 };
 
 /* "open", "completed", … ⇄ the enum. Parse returns -1 for other text. */

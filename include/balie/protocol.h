@@ -54,6 +54,7 @@ enum proto_type {
     PROTO_RESUME,
     PROTO_TRANSFER,
     PROTO_RESUME_SESSION,
+    PROTO_PRIORITIZE, /* extension: an agent moves a waiting call to the urgent lane */
 };
 
 /* The wire name of a type ("join", "resume_session", …); "unknown" for other values. */
@@ -112,6 +113,9 @@ struct proto_msg {
         struct {
             const char *token;
         } resume_session;
+        struct {
+            const char *call;
+        } prioritize;
     };
     void *storage;
 };
@@ -167,6 +171,11 @@ struct proto_peer {
     enum identity_loa loa;
     const char *provider;     /* "oidc", "saml", "dev" */
     const char *display_name; /* NULL: left out */
+    /* For the agent: where the call comes from (docs/queue.md). NULL/0: left out. */
+    const char *service;
+    bool urgent, transferred;
+    const struct queue_note *notes;
+    size_t note_count;
 };
 
 /* One entry of `ice_servers` (WebRTC's RTCIceServer). */
@@ -203,5 +212,33 @@ char *proto_build_ended(const char *reason, const char *outcome);
 
 /* {"type":"chat","from":"citizen"|"agent","text":…}: a chat line relayed to the other side. */
 char *proto_build_chat(enum proto_role from_role, const char *text);
+
+/* ---- Queue extensions (signaling/protocol_queue.c, docs/protocol.md) ---- */
+
+/* What a waiting citizen is told beyond position and estimate. */
+struct proto_queue_info {
+    const char *call; /* `queued` only */
+    uint32_t position;
+    int32_t estimated_wait_s; /* < 0: unknown, sent as null */
+    enum queue_lane lane;
+    int64_t appointment_start_ms, appointment_end_ms; /* unix ms; 0: no appointment */
+};
+
+/* `queued` {call, position, estimated_wait_s, lane, appointment?{start,end}} and
+ * `queue` {position, estimated_wait_s, lane, appointment?}: times as RFC 3339 Amsterdam. */
+char *proto_build_queued_info(const struct proto_queue_info *info);
+char *proto_build_queue_info(const struct proto_queue_info *info);
+
+/* `error` with one extra RFC 3339 time field (`opens_at` for closed, `starts_at` for an
+ * appointment too early); `unix_ms` < 0 sends null. */
+char *proto_build_error_at(const struct proto_id *id, const char *code, const char *message,
+                           const char *field, int64_t unix_ms);
+
+/* `transferred` {call, to: "service"|"agent"}: the citizen is being put through to a colleague;
+ * their media will be offered again. */
+char *proto_build_transferred(const char *call, bool to_agent);
+
+/* An RFC 3339 time in Amsterdam time into `out` (at least 32 bytes); "" when it cannot be. */
+void proto_format_time(int64_t unix_ms, char *out, size_t out_len);
 
 #endif

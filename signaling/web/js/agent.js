@@ -16,6 +16,7 @@ import {
   showView,
 } from './common.js';
 import { createChat } from './chat.js';
+import { when } from './queue-texts.js';
 import { BalieSocket } from './protocol.js';
 import { CallLeg, LevelMeter, openLocalMedia, stopStream } from './media.js';
 
@@ -28,6 +29,7 @@ const st = {
   socket: null,
   available: false,
   queue: [], // the last `queue.waiting` list
+  colleagues: [], // the last `queue.colleagues` list: agents we may transfer to
   queueAt: 0, // performance.now() when it arrived
   queueKnown: false,
   seen: new Map(), // call id -> last queue entry seen, for the `call` that follows (bounded)
@@ -106,6 +108,8 @@ function connect() {
   sock.on('queue', (m) => {
     if (!Array.isArray(m.waiting)) return;
     st.queue = m.waiting.filter((e) => e && e.call !== undefined);
+    if (Array.isArray(m.colleagues)) st.colleagues = m.colleagues.filter((c) => c && c.id);
+    if (st.view === 'call') renderTransferTargets();
     // The entry of a call we take may leave the queue before the `call` message comes.
     for (const e of st.queue) {
       st.seen.delete(String(e.call));
@@ -291,6 +295,8 @@ function makeRow(e) {
   badge.className = 'loa-badge';
   loa.appendChild(badge);
   const appointment = document.createElement('td');
+  const details = document.createElement('td');
+  details.className = 'details';
   const action = document.createElement('td');
   const btn = document.createElement('button');
   btn.type = 'button';
@@ -299,21 +305,72 @@ function makeRow(e) {
   setText(btn, 'agent.queue.accept');
   btn.addEventListener('click', () => accept(e.call));
   action.appendChild(btn);
-  tr.append(service, waited, loa, appointment, action);
+  const urgent = document.createElement('button');
+  urgent.type = 'button';
+  urgent.className = 'btn btn-link utrecht-button utrecht-button--subtle';
+  urgent.dataset.testid = `prioritize-${e.call}`;
+  setText(urgent, 'agent.queue.makeUrgent');
+  urgent.addEventListener('click', () => prioritize(e.call));
+  action.appendChild(urgent);
+  tr.append(service, waited, loa, appointment, details, action);
   return tr;
 }
 
 function fillRow(tr, e) {
-  const [service, , loa, appointment, action] = tr.cells;
+  const [service, , loa, appointment, details, action] = tr.cells;
   tr.dataset.waited = String(Number(e.waited_s) || 0);
+  tr.dataset.lane = e.lane || 'walk_in';
   setText(service, 'service.name', { v: serviceName(e.service) });
   setText(loa.firstChild, loaKey(e.loa));
-  if (e.appointment) setPlainText(appointment, String(e.appointment));
+  if (e.appointment_start)
+    setText(appointment, e.lane === 'early' ? 'agent.queue.appointmentLater' : 'agent.queue.appointmentAt', {
+      time: when(e.appointment_start, { timeOnly: true }),
+    });
+  else if (e.appointment) setPlainText(appointment, String(e.appointment));
   else setText(appointment, 'agent.queue.noAppointment');
+  fillDetails(details, e);
+  action.lastChild.hidden = e.lane === 'urgent';
   setAttr(action.firstChild, 'aria-label', 'agent.queue.acceptLabel', {
     service: serviceName(e.service),
     loa: { key: loaKey(e.loa) },
   });
+}
+
+// Badges (urgent, transferred, reserved for you) and the notes a transfer brought along.
+function fillDetails(cell, e) {
+  cell.replaceChildren();
+  const badge = (key) => {
+    const b = document.createElement('span');
+    b.className = 'badge';
+    setText(b, key);
+    cell.append(b, ' ');
+  };
+  if (e.lane === 'urgent') badge('agent.queue.urgent');
+  if (e.transferred) badge('agent.queue.transferred');
+  if (e.assigned) badge('agent.queue.forYou');
+  for (const n of Array.isArray(e.notes) ? e.notes : []) {
+    const p = document.createElement('p');
+    p.className = 'note';
+    p.dataset.testid = 'queue-note';
+    setText(p, 'agent.queue.note', { from: colleagueName(n.from_agent), text: String(n.text || '') });
+    cell.appendChild(p);
+  }
+}
+
+function colleagueName(id) {
+  const c = st.colleagues.find((x) => x.id === id);
+  if (c && c.name) return c.name;
+  return id ? String(id) : { key: 'agent.colleague' };
+}
+
+async function prioritize(callId) {
+  if (!st.socket || st.socket.status !== 'open') return;
+  try {
+    await st.socket.request('prioritize', { call: callId });
+  } catch (err) {
+    if (err.code === 'disconnected' || err.code === 'closed') return;
+    showError('agent.error.prioritize', { message: errorText(err) });
+  }
 }
 
 function tickQueue() {
@@ -437,7 +494,71 @@ function renderPeer(peer) {
     v: entry ? serviceName(entry.service) : { key: 'agent.call.unknown' },
   });
   $('peer-appointment-row').hidden = !(entry && entry.appointment);
-  setPlainText($('peer-appointment'), entry && entry.appointment ? String(entry.appointment) : '');
+  if (entry && entry.appointment_start)
+    setText($('peer-appointment'), 'agent.queue.appointmentAt', {
+      time: when(entry.appointment_start, { timeOnly: true }),
+    });
+  else setPlainText($('peer-appointment'), entry && entry.appointment ? String(entry.appointment) : '');
+  renderNotes(Array.isArray(peer.notes) ? peer.notes : []);
+  renderTransferTargets();
+  $('transfer-note').value = '';
+  $('transfer-error').hidden = true;
+}
+
+function renderNotes(notes) {
+  const list = $('peer-notes-list');
+  list.replaceChildren();
+  for (const n of notes) {
+    const li = document.createElement('li');
+    li.dataset.testid = 'peer-note';
+    setText(li, 'agent.call.noteFrom', {
+      from: colleagueName(n.from_agent),
+      service: serviceName(n.from_service),
+      text: String(n.text || ''),
+    });
+    list.appendChild(li);
+  }
+  $('peer-notes').hidden = notes.length === 0;
+}
+
+// The services (other than the call's) and the colleagues online, as transfer targets.
+function renderTransferTargets() {
+  const select = $('transfer-to');
+  const chosen = select.value;
+  select.replaceChildren();
+  const current = st.callEntry ? st.callEntry.service : null;
+  for (const s of st.session.services) {
+    if (s.id === current) continue;
+    const o = document.createElement('option');
+    o.value = `service:${s.id}`;
+    setText(o, 'agent.transfer.service', { service: s.name || s.id });
+    select.appendChild(o);
+  }
+  for (const c of st.colleagues) {
+    const o = document.createElement('option');
+    o.value = `agent:${c.id}`;
+    setText(o, 'agent.transfer.colleague', { name: c.name || c.id });
+    select.appendChild(o);
+  }
+  if ([...select.options].some((o) => o.value === chosen)) select.value = chosen;
+  $('transfer-submit').disabled = select.options.length === 0;
+}
+
+async function transfer(ev) {
+  ev.preventDefault();
+  const target = $('transfer-to').value;
+  if (!target || !st.socket) return;
+  const [kind, id] = [target.slice(0, target.indexOf(':')), target.slice(target.indexOf(':') + 1)];
+  const fields = kind === 'agent' ? { agent: id } : { service: id };
+  const note = $('transfer-note').value.trim();
+  if (note) fields.note = note;
+  try {
+    await st.socket.request('transfer', fields);
+  } catch (err) {
+    const box = $('transfer-error');
+    setText(box, 'agent.transfer.error', { message: errorText(err) });
+    box.hidden = false;
+  }
 }
 
 function renderCallState() {
@@ -530,6 +651,7 @@ function wire() {
     if (st.leg) st.leg.playRemote();
   });
   $('chat-form').addEventListener('submit', chat.send);
+  $('transfer-form').addEventListener('submit', transfer);
   window.addEventListener('balie:language', renderToggles);
   window.addEventListener('pagehide', () => {
     if (st.socket) st.socket.close();

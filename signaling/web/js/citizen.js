@@ -15,6 +15,7 @@ import {
   showView,
 } from './common.js';
 import { createChat } from './chat.js';
+import { joinErrorText, when } from './queue-texts.js';
 import { BalieSocket } from './protocol.js';
 import { CallLeg, LevelMeter, openLocalMedia, playChime, stopStream } from './media.js';
 
@@ -39,6 +40,7 @@ const st = {
   cameraOff: false,
   resumeToken: null,
   lastPosition: null,
+  transferring: false, // put through to a colleague: waiting again, with the same session
 };
 
 const chat = createChat('citizen', 'chat.peer', () => st.socket);
@@ -136,7 +138,11 @@ function allowed(service) {
 
 function startFlow() {
   const services = st.session.services;
-  if (services.length === 0) {
+  if (handover().appointment) {
+    // An appointment names its own service (and is kept whatever the opening hours).
+    st.service = null;
+    showCamera();
+  } else if (services.length === 0) {
     st.service = null;
     showCamera();
   } else if (services.length === 1 && allowed(services[0])) {
@@ -161,6 +167,17 @@ function showServices() {
     btn.dataset.testid = `service-${s.id}`;
     setServiceName(btn, s);
     li.appendChild(btn);
+    const closed = s.open === false;
+    if (closed) {
+      const hint = document.createElement('p');
+      hint.className = 'hint';
+      hint.id = `closed-${s.id}`;
+      hint.dataset.testid = `closed-${s.id}`;
+      if (s.opens_at) setText(hint, 'citizen.service.closed', { when: when(s.opens_at) });
+      else setText(hint, 'citizen.service.closedNoTime');
+      btn.setAttribute('aria-describedby', hint.id);
+      li.appendChild(hint);
+    }
     if (allowed(s)) {
       usable++;
       btn.addEventListener('click', () => {
@@ -325,11 +342,12 @@ function ensureSocket() {
     st.phase = 'queued';
     st.callId = m.call ?? st.callId;
     takeToken(m);
-    renderPosition(m.position, m.estimated_wait_s);
+    renderQueueMessage(m);
   });
   sock.on('queue', (m) => {
-    if (st.phase === 'queued' || st.phase === 'joining') renderPosition(m.position, m.estimated_wait_s);
+    if (st.phase === 'queued' || st.phase === 'joining') renderQueueMessage(m);
   });
+  sock.on('transferred', onTransferred);
   sock.on('session', takeToken);
   sock.on('call', onCall);
   sock.on('offer', (m) => {
@@ -432,12 +450,47 @@ function sendJoin() {
     st.phase = 'idle';
     const box = $('join-error');
     const body = box.querySelector('.notice-body');
-    setText(body, errorKey(err.code));
+    const special = joinErrorText(err);
+    if (special) setText(body, special[0], special[1]);
+    else setText(body, errorKey(err.code));
     box.hidden = false;
     setPlainText($('position-text'), '');
     $('rejoin').hidden = false;
     restoreTitle();
   });
+}
+
+// An appointment before its turn is told its time instead of a place; otherwise the place.
+function renderQueueMessage(m) {
+  const appt = m.appointment && m.appointment.start;
+  $('transfer-text').hidden = !st.transferring;
+  if (appt && m.lane === 'early') {
+    const sig = `early|${appt}`;
+    if (sig === st.lastPosition) return;
+    st.lastPosition = sig;
+    setText($('position-text'), 'citizen.waiting.appointment', { time: when(appt, { timeOnly: true }) });
+    setPlainText($('wait-text'), '');
+    return;
+  }
+  renderPosition(m.position, m.estimated_wait_s);
+}
+
+// The agent put the call through: the old connection closes, the place in line comes next.
+function onTransferred() {
+  if (st.leg) st.leg.close();
+  st.leg = null;
+  st.phase = 'queued';
+  st.media = null;
+  st.transferring = true;
+  st.lastPosition = null;
+  $('join-error').hidden = true;
+  $('leave').hidden = false;
+  $('rejoin').hidden = true;
+  setText($('transfer-text'), 'citizen.waiting.transfer');
+  $('transfer-text').hidden = false;
+  setText($('position-text'), 'citizen.waiting.joining');
+  setPlainText($('wait-text'), '');
+  go('waiting');
 }
 
 function renderPosition(position, eta) {
@@ -486,6 +539,7 @@ async function leave() {
 
 function onCall(m) {
   if (st.leg) st.leg.close();
+  st.transferring = false;
   st.phase = 'call';
   st.callId = m.call ?? st.callId;
   st.media = null;

@@ -474,6 +474,11 @@ const en = {
 const dictionaries = { nl, en };
 export const LANGUAGES = ['nl', 'en'];
 
+// Adds the texts of a feature kept in its own module (queue-texts.js, …).
+export function addTexts(more) {
+  for (const l of LANGUAGES) Object.assign(dictionaries[l], more[l] || {});
+}
+
 function storedLanguage() {
   try {
     const v = window.localStorage.getItem(STORAGE_KEY);

@@ -118,7 +118,11 @@ export class BalieSocket extends EventTarget {
         this.pending.delete(key);
         clearTimeout(p.timer);
         if (msg.type === 'ack') p.resolve(msg);
-        else p.reject(new ProtocolError(String(msg.code || 'error'), msg.message));
+        else {
+          const err = new ProtocolError(String(msg.code || 'error'), msg.message);
+          err.data = msg; // extra fields, such as opens_at of `closed`
+          p.reject(err);
+        }
         return;
       }
     }
