@@ -38,7 +38,8 @@ static void send_agent_queue(struct calls *calls, struct ws_client *c, uint64_t 
 {
     struct queue_entry_view views[64];
     size_t n = queue_agent_view(calls->queue, c->handle, now, views, 64);
-    ws_send(c, proto_build_agent_queue(views, n < 64 ? n : 64));
+    ws_send(c,
+            calls_journey_decorate_queue(calls, proto_build_agent_queue(views, n < 64 ? n : 64)));
 }
 
 /* Tells every agent and every waiting citizen what changed since they last heard. */
@@ -196,12 +197,11 @@ static void end_call(struct calls *calls, struct call *call, const char *reason,
 
 void calls_client_closed(struct calls *calls, struct ws_client *c)
 {
+    calls_journey_wait_end(calls, c, "citizen_disconnected");
     if (c->waiting_call[0]) {
         queue_leave(calls->queue, c->waiting_call);
         c->waiting_call[0] = '\0';
     }
-    calls_journey_end(calls, &c->journey, JOURNEY_ABANDONED,
-                      calls->shutting_down ? "gateway_shutdown" : "citizen_disconnected", NULL);
     if (c->call) {
         struct call *call = c->call;
         call->client[c->role == PROTO_ROLE_CITIZEN ? SIDE_CITIZEN : SIDE_AGENT] = NULL;
@@ -329,9 +329,11 @@ static void send_call_and_offer(struct calls *calls, struct call *call, int side
     char copy[sizeof(calls->cfg->turn.urls)];
     size_t n_servers =
         ice_servers_for_call(calls, &server, urls, 8, username, credential, copy, sizeof(copy));
-    ws_send(c,
-            proto_build_call(call->id, side == SIDE_CITIZEN ? PROTO_ROLE_CITIZEN : PROTO_ROLE_AGENT,
-                             &info, &server, n_servers));
+    ws_send(c, calls_journey_decorate_call(
+                   call, side,
+                   proto_build_call(call->id,
+                                    side == SIDE_CITIZEN ? PROTO_ROLE_CITIZEN : PROTO_ROLE_AGENT,
+                                    &info, &server, n_servers)));
     char sdp[SDP_OFFER_MAX];
     if (sdp_build_offer(&call->leg[side].offer, sdp, sizeof(sdp)) > 0)
         ws_send(c, proto_build_offer(sdp));
@@ -389,6 +391,7 @@ static void start_call(struct calls *calls, struct ws_client *agent, struct ws_c
               call->worker, call->service);
     send_call_and_offer(calls, call, SIDE_CITIZEN, agent);
     send_call_and_offer(calls, call, SIDE_AGENT, citizen);
+    calls_journey_send_history(calls, call);
     broadcast_queue(calls);
     return;
 fail:
@@ -425,6 +428,14 @@ static void handle_join(struct calls *calls, struct ws_client *c, const struct p
         send_error(c, &m->id, "duplicate", "already waiting or in a call");
         return;
     }
+    struct journey_context context;
+    char why[160];
+    if (m->join.context &&
+        calls_journey_context(calls, m->join.context, &context, why, sizeof(why)) != 0) {
+        calls->refused_joins++;
+        send_error(c, &m->id, "context_invalid", why);
+        return;
+    }
     int r = queue_join(calls->queue, now_ms(), m->join.service, c->handle, c->loa,
                        m->join.appointment, c->waiting_call);
     if (r != 0) {
@@ -437,7 +448,8 @@ static void handle_join(struct calls *calls, struct ws_client *c, const struct p
         return;
     }
     calls->joins++;
-    calls_journey_begin(calls, c, m->join.service, m->join.appointment, m->join.context);
+    calls_journey_begin(calls, c, m->join.service, m->join.appointment,
+                        m->join.context ? &context : NULL);
     send_ack(c, &m->id);
     uint32_t pos = 0;
     int32_t eta = -1;
@@ -454,9 +466,9 @@ static void handle_leave(struct calls *calls, struct ws_client *c, const struct 
         send_error(c, &m->id, "not_found", "not waiting");
         return;
     }
+    calls_journey_wait_end(calls, c, "citizen_left");
     queue_leave(calls->queue, c->waiting_call);
     c->waiting_call[0] = '\0';
-    calls_journey_end(calls, &c->journey, JOURNEY_ABANDONED, "citizen_left", NULL);
     send_ack(c, &m->id);
     broadcast_queue(calls);
 }
@@ -748,6 +760,8 @@ void calls_on_worker_event(struct calls *calls, const struct worker_event *evt)
 
 void calls_tick(struct calls *calls, uint64_t now)
 {
+    if (calls_journey_tick(calls) > 0)
+        broadcast_queue(calls);
     if (queue_waiting_count(calls->queue) == 0)
         return;
     /* Waiting times grow every second without the queue changing. */

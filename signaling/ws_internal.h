@@ -62,6 +62,7 @@ struct ws_client {
     struct call *call;                        /* in a call */
     bool agent_known;                         /* an agent that sent presence */
     struct journey_signal *journey;           /* a citizen's session, until its call starts */
+    bool agent_seen; /* an agent was available for its service at some moment of the wait */
 
     struct ws_client *prev, *next; /* every client, for broadcasts */
 };

@@ -60,6 +60,14 @@ struct journey_signal {
     struct journey_media media;
 };
 
+/* A handover context from another channel, after its token was verified: what is kept of it
+ * (never the token itself). */
+struct journey_context {
+    char ref[64];     /* the referring site's reference (a case or request number) */
+    char topic[128];  /* what the citizen came about, as that site named it */
+    char issuer[128]; /* who signed it */
+};
+
 /* "open", "completed", … ⇄ the enum. Parse returns -1 for other text. */
 const char *journey_outcome_name(enum journey_outcome outcome);
 int journey_outcome_parse(const char *text, enum journey_outcome *out);

@@ -1,0 +1,219 @@
+/* Every journey outcome driven through the real WebSocket protocol (journey_peers.py plays the
+ * citizen and the agent): each session leaves exactly one signal with the right outcome, end
+ * reason and stage, and neither the log nor the signal holds the subject or the name. */
+#include <criterion/criterion.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define BSN "999990032" /* passes the 11-test; a test subject, never a real person */
+
+static struct daemon d;
+static char dir[64];
+
+static void cleanup(void)
+{
+    if (d.pid > 0)
+        daemon_stop(&d, SIGKILL, 2000, NULL);
+    if (dir[0]) {
+        char cmd[128];
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+        cr_assert_eq(system(cmd), 0);
+        dir[0] = '\0';
+    }
+}
+
+TestSuite(journey_outcomes, .fini = cleanup);
+
+static void start(const char *extra)
+{
+    strcpy(dir, "/tmp/balie-it-outcome-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    char cfg[1024];
+    snprintf(cfg, sizeof(cfg),
+             "[general]\ndata_dir = \"%s/data\"\n[media]\nworkers = 1\nport_base = 0\n"
+             "[http]\nport = 0\n%s",
+             dir, extra ? extra : "");
+    cr_assert_eq(daemon_start(&d, cfg, NULL), 0, "daemon did not start:\n%s", d.log);
+}
+
+static size_t collect(char *data, size_t size, size_t n, void *arg)
+{
+    struct http_response *r = arg;
+    char *grown = realloc(r->body, r->body_len + size * n + 1);
+    if (!grown)
+        return 0;
+    memcpy(grown + r->body_len, data, size * n);
+    r->body = grown;
+    r->body_len += size * n;
+    grown[r->body_len] = '\0';
+    return size * n;
+}
+
+/* The citizen's signals through the admin API (access, AVG art. 15). */
+static json_t *signals(void)
+{
+    char path[128], token[64] = "", auth[128], url[256];
+    snprintf(path, sizeof(path), "%s/data/admin.token", dir);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f);
+    cr_assert_not_null(fgets(token, sizeof(token), f));
+    fclose(f);
+    token[strcspn(token, "\n")] = '\0';
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+    snprintf(url, sizeof(url), "%s/admin/v1/signals?subject=" BSN, d.base);
+    struct http_response r = {0};
+    CURL *c = curl_easy_init();
+    struct curl_slist *h = curl_slist_append(NULL, auth);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+    cr_assert_eq(curl_easy_perform(c), CURLE_OK);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    json_t *j = json_loads(r.body, 0, NULL);
+    cr_assert_not_null(j, "%s", r.body);
+    cr_assert_null(strstr(r.body, BSN), "a signal holds the subject");
+    cr_assert_null(strstr(r.body, "Test Persoon"), "a signal holds the name");
+    free(r.body);
+    return j;
+}
+
+/* Runs a scenario; returns what the peers saw (parsed). */
+static json_t *peers(const char *scenario, const char *token)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s/tests/integration/journey_peers.py %s %s %s %s",
+             BALIE_SOURCE_DIR, d.base, BSN, scenario, token ? token : "");
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    static char line[65536];
+    line[0] = '\0';
+    char *got = fgets(line, sizeof(line), p);
+    int rc = pclose(p);
+    daemon_collect_output(&d, 100);
+    cr_assert_not_null(got, "%s printed nothing (exit %d); gateway log:\n%s", scenario, rc, d.log);
+    cr_assert_eq(rc, 0, "%s failed", scenario);
+    json_t *j = json_loads(line, 0, NULL);
+    cr_assert_not_null(j, "%s", line);
+    return j;
+}
+
+static const char *field(json_t *o, const char *name)
+{
+    const char *v = json_string_value(json_object_get(o, name));
+    return v ? v : "";
+}
+
+/* Exactly one signal, with this outcome, reason and stage; returned for more checks. */
+static json_t *one_signal(json_t *list, const char *outcome, const char *reason, const char *stage)
+{
+    cr_assert_eq(json_integer_value(json_object_get(list, "count")), 1, "exactly one signal");
+    json_t *s = json_array_get(json_object_get(list, "signals"), 0);
+    cr_assert_str_eq(field(s, "outcome"), outcome);
+    cr_assert_str_eq(field(s, "end_reason"), reason);
+    cr_assert_str_eq(field(s, "failure_stage"), stage);
+    cr_assert_str_eq(field(s, "channel"), "video");
+    cr_assert_eq(strlen(field(s, "pseudonym")), 64);
+    return s;
+}
+
+static void no_subject_in_log(void)
+{
+    daemon_collect_output(&d, 100);
+    cr_assert_null(strstr(d.log, BSN), "a log line holds the subject");
+    cr_assert_null(strstr(d.log, "Test Persoon"), "a log line holds the name");
+}
+
+Test(journey_outcomes, leaving_while_an_agent_is_present_is_abandoned, .timeout = 60)
+{
+    start(NULL);
+    json_decref(peers("abandon", NULL));
+    json_t *list = signals();
+    json_t *s = one_signal(list, "abandoned", "citizen_left", "");
+    cr_assert_eq(json_integer_value(json_object_get(s, "answered_ms")), 0);
+    json_decref(list);
+    no_subject_in_log();
+}
+
+Test(journey_outcomes, a_long_wait_ends_as_no_agent_timeout, .timeout = 60)
+{
+    start("[journey]\nno_agent_timeout_s = 2\n");
+    json_t *seen = peers("timeout", NULL);
+    json_t *ended = json_object_get(seen, "ended");
+    cr_assert_str_eq(field(ended, "reason"), "no_agent_timeout");
+    cr_assert_str_eq(field(ended, "outcome"), "no_agent");
+    json_decref(seen);
+    json_t *list = signals();
+    json_t *s = one_signal(list, "no_agent", "no_agent_timeout", "");
+    cr_assert_geq(json_integer_value(json_object_get(s, "wait_s")), 2);
+    json_decref(list);
+    no_subject_in_log();
+}
+
+Test(journey_outcomes, a_broken_answer_is_failed_at_signaling, .timeout = 60)
+{
+    start(NULL);
+    json_decref(peers("bad_answer", NULL));
+    json_t *list = signals();
+    json_t *s = one_signal(list, "failed", "bad_answer", "signaling");
+    cr_assert_str_neq(field(s, "agent_id"), "", "the agent had taken it");
+    json_decref(list);
+    no_subject_in_log();
+}
+
+Test(journey_outcomes, hanging_up_before_media_is_abandoned, .timeout = 60)
+{
+    start(NULL);
+    json_t *seen = peers("hangup_early", NULL);
+    /* What the browsers hear is the call's end (protocol v1); the signal says more. */
+    cr_assert_str_eq(field(json_object_get(seen, "ended"), "reason"), "hangup");
+    json_decref(seen);
+    json_t *list = signals();
+    json_t *s = one_signal(list, "abandoned", "hangup_before_media", "");
+    cr_assert_gt(json_integer_value(json_object_get(s, "answered_ms")), 0);
+    json_decref(list);
+    no_subject_in_log();
+}
+
+Test(journey_outcomes, a_socket_closing_in_a_call_is_dropped, .timeout = 60)
+{
+    start(NULL);
+    json_decref(peers("drop", NULL));
+    json_t *list = signals();
+    one_signal(list, "dropped", "peer_disconnected", "");
+    json_decref(list);
+    no_subject_in_log();
+}
+
+/* The agent sees the citizen's earlier contacts, newest first, during the next call. */
+Test(journey_outcomes, the_agent_gets_the_history, .timeout = 90)
+{
+    start(NULL);
+    json_decref(peers("abandon", NULL));
+    json_decref(peers("bad_answer", NULL));
+    json_t *seen = peers("hangup_early", NULL);
+    json_t *history = json_object_get(seen, "history");
+    cr_assert_not_null(history, "no history message");
+    json_t *list = json_object_get(history, "signals");
+    cr_assert_eq(json_array_size(list), 2, "the two earlier sessions, not the current one");
+    cr_assert_str_eq(field(json_array_get(list, 0), "outcome"), "failed", "newest first");
+    cr_assert_str_eq(field(json_array_get(list, 1), "outcome"), "abandoned");
+    cr_assert_str_eq(field(json_array_get(list, 0), "service"), "algemeen");
+    cr_assert_str_eq(field(json_array_get(list, 0), "channel"), "video");
+    cr_assert_gt(json_integer_value(json_object_get(json_array_get(list, 0), "joined_ms")), 0);
+    cr_assert_null(json_object_get(json_array_get(list, 0), "pseudonym"), "no identifier");
+    cr_assert_str_eq(field(history, "call"), field(json_object_get(seen, "call"), "call"));
+    json_decref(seen);
+    json_t *all = signals();
+    cr_assert_eq(json_integer_value(json_object_get(all, "count")), 3);
+    json_decref(all);
+    no_subject_in_log();
+}
