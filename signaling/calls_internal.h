@@ -57,6 +57,8 @@ struct calls {
     bool shutting_down;
     struct journey_store *journey;
     struct journey_metrics *journey_metrics;
+    struct journey_context_verifier *context_verifier; /* NULL: every context is refused */
+    uint64_t contexts_refused;
     char addresses[SDP_MAX_CANDIDATES][SDP_IP_TEXT_MAX + 1];
     size_t address_count;
     uint64_t started, ended[OUT_COUNT], joins, refused_joins, worker_queue_full;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -25,13 +26,11 @@ static void note_agent(struct calls *calls, struct ws_client *c)
 int calls_journey_context(struct calls *calls, const char *token, struct journey_context *out,
                           char *why, size_t why_len)
 {
-    (void)calls;
-    (void)token;
-    memset(out, 0, sizeof(*out));
-    snprintf(why, why_len,
-             "deze balie neemt geen verwijzing aan / this counter accepts no "
-             "handover context");
-    return -1;
+    int rc = journey_context_verify(calls->context_verifier, token, strlen(token),
+                                    (uint64_t)time(NULL), out, why, why_len);
+    if (rc != 0)
+        calls->contexts_refused++;
+    return rc;
 }
 
 /* The citizen joined: the session begins and is written as open at once, so that even a
@@ -203,6 +202,11 @@ void calls_attach_journey(struct calls *calls, struct journey_store *store,
 {
     calls->journey = store;
     calls->journey_metrics = metrics;
+}
+
+void calls_attach_context_verifier(struct calls *calls, struct journey_context_verifier *v)
+{
+    calls->context_verifier = v;
 }
 
 void calls_shutdown(struct calls *calls)

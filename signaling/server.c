@@ -230,6 +230,18 @@ static int journey_start(struct server *srv)
         return -ENOMEM;
     metrics_add_collector(journey_metrics_collect, srv->journey_metrics);
     calls_attach_journey(srv->calls, srv->journey, srv->journey_metrics);
+    if (srv->cfg->journey.context_issuer[0]) {
+        err = journey_context_verifier_new(&srv->journey_context, srv->cfg->journey.context_issuer,
+                                           srv->cfg->journey.context_key_file,
+                                           srv->cfg->journey.context_audience, why, sizeof(why));
+        if (err) {
+            log_error("journey", "%s", why);
+            return err;
+        }
+        calls_attach_context_verifier(srv->calls, srv->journey_context);
+        log_info("journey", "handover contexts are accepted from %s",
+                 srv->cfg->journey.context_issuer);
+    }
     log_info("journey", "signals are kept in %s", path);
     journey_retention(srv, server_now_ms());
     return 0;
@@ -401,6 +413,7 @@ void server_destroy(struct server *srv)
     metrics_clear();
     journey_store_close(srv->journey);
     journey_metrics_free(srv->journey_metrics);
+    journey_context_verifier_free(srv->journey_context);
     auth_free(srv);
     admin_free(srv);
     free(srv);

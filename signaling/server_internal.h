@@ -59,6 +59,7 @@ struct server {
     struct journey_store *journey;
     struct journey_metrics *journey_metrics;
     uint64_t journey_purged_ms; /* when retention last ran */
+    struct journey_context_verifier *journey_context; /* handover tokens; NULL: none trusted */
 
     /* The admin API (admin.c). */
     char admin_token[256];

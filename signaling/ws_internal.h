@@ -92,6 +92,9 @@ void calls_set_draining(struct calls *calls, bool draining);
 /* Where sessions are recorded (journey.h); NULL records nothing. Both stay the caller's. */
 void calls_attach_journey(struct calls *calls, struct journey_store *store,
                           struct journey_metrics *metrics);
+/* Who may hand citizens over with a `join.context` token; NULL refuses every context. */
+struct journey_context_verifier;
+void calls_attach_context_verifier(struct calls *calls, struct journey_context_verifier *v);
 /* The gateway is about to close every socket: sessions still waiting end as abandoned and
  * calls as dropped, both with reason gateway_shutdown. */
 void calls_shutdown(struct calls *calls);

@@ -68,6 +68,23 @@ struct journey_context {
     char issuer[128]; /* who signed it */
 };
 
+/* The verifier of handover context tokens (journey.context_*): a compact JWS (ES256 or RS256)
+ * from the one trusted issuer, with `iss`, `aud`, `exp` and `iat` (at most an hour old) and the
+ * claims `ref` (1–63 of [A-Za-z0-9._:/-]) and `topic` (optional, a line under 128 bytes).
+ * See docs/journey.md. Control thread only. */
+struct journey_context_verifier;
+
+/* Loads the issuer's PEM public key. 0, or a negative errno with the reason in `why`. */
+int journey_context_verifier_new(struct journey_context_verifier **out, const char *issuer,
+                                 const char *key_file, const char *audience, char *why,
+                                 size_t why_len);
+void journey_context_verifier_free(struct journey_context_verifier *v);
+
+/* 0 with `out` filled; -1 with a sentence for the citizen (Dutch / English) in `why`. A NULL
+ * verifier refuses every token. */
+int journey_context_verify(const struct journey_context_verifier *v, const char *token, size_t len,
+                           uint64_t now_s, struct journey_context *out, char *why, size_t why_len);
+
 /* "open", "completed", … ⇄ the enum. Parse returns -1 for other text. */
 const char *journey_outcome_name(enum journey_outcome outcome);
 int journey_outcome_parse(const char *text, enum journey_outcome *out);

@@ -217,3 +217,121 @@ Test(journey_outcomes, the_agent_gets_the_history, .timeout = 90)
     json_decref(all);
     no_subject_in_log();
 }
+
+/* ---- Handover context tokens ---- */
+
+#define ISSUER "https://www.gemeente.example/balie-verwijzing"
+#define AUDIENCE "https://balie.gemeente.example"
+
+/* An EC P-256 key pair for the issuer (and one for an impostor) in the test folder. */
+static void make_keys(void)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd),
+             "cd %s && openssl ecparam -name prime256v1 -genkey -noout -out issuer.key 2>/dev/null"
+             " && openssl ec -in issuer.key -pubout -out issuer.pub 2>/dev/null"
+             " && openssl ecparam -name prime256v1 -genkey -noout -out other.key 2>/dev/null",
+             dir);
+    cr_assert_eq(system(cmd), 0, "openssl could not make the test keys");
+}
+
+static char *mint(const char *key, const char *aud, const char *ref, const char *topic,
+                  const char *expires_in)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "%s %s/%s '%s' '%s' '%s' '%s' %s", BALIE_MINT_CONTEXT_BIN, dir, key,
+             ISSUER, aud, ref, topic, expires_in);
+    FILE *p = popen(cmd, "r");
+    static char token[4096];
+    cr_assert_not_null(fgets(token, sizeof(token), p), "the mint tool printed nothing");
+    cr_assert_eq(pclose(p), 0);
+    token[strcspn(token, "\n")] = '\0';
+    return strdup(token);
+}
+
+static void start_with_issuer(void)
+{
+    strcpy(dir, "/tmp/balie-it-outcome-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    make_keys();
+    char extra[512], cfg[1024];
+    snprintf(extra, sizeof(extra),
+             "[journey]\ncontext_issuer = \"" ISSUER "\"\ncontext_key_file = \"%s/issuer.pub\"\n"
+             "context_audience = \"" AUDIENCE "\"\n",
+             dir);
+    snprintf(cfg, sizeof(cfg),
+             "[general]\ndata_dir = \"%s/data\"\n[media]\nworkers = 1\nport_base = 0\n"
+             "[http]\nport = 0\n%s",
+             dir, extra);
+    cr_assert_eq(daemon_start(&d, cfg, NULL), 0, "daemon did not start:\n%s", d.log);
+}
+
+Test(journey_outcomes, a_valid_context_is_shown_to_the_agent_and_kept, .timeout = 60)
+{
+    start_with_issuer();
+    char *token = mint("issuer.key", AUDIENCE, "zaak-2026-0042", "Verhuizing doorgeven", "600");
+    json_t *seen = peers("context", token);
+    json_t *entry = json_array_get(json_object_get(json_object_get(seen, "queue"), "waiting"), 0);
+    json_t *ctx = json_object_get(entry, "context");
+    cr_assert_str_eq(field(ctx, "ref"), "zaak-2026-0042", "the queue entry carries the context");
+    cr_assert_str_eq(field(ctx, "topic"), "Verhuizing doorgeven");
+    cr_assert_str_eq(field(ctx, "issuer"), ISSUER);
+    ctx = json_object_get(json_object_get(json_object_get(seen, "call"), "peer"), "context");
+    cr_assert_str_eq(field(ctx, "ref"), "zaak-2026-0042", "the call's peer info carries it");
+    json_decref(seen);
+    json_t *list = signals();
+    json_t *s = one_signal(list, "abandoned", "hangup_before_media", "");
+    cr_assert_str_eq(field(s, "context_ref"), "zaak-2026-0042");
+    cr_assert_str_eq(field(s, "context_topic"), "Verhuizing doorgeven");
+    cr_assert_str_eq(field(s, "context_issuer"), ISSUER);
+    char *text = json_dumps(list, 0);
+    cr_assert_null(strstr(text, token), "the token itself is never stored");
+    free(text);
+    json_decref(list);
+    daemon_collect_output(&d, 100);
+    cr_assert_null(strstr(d.log, token), "the token is never logged");
+    free(token);
+    no_subject_in_log();
+}
+
+/* A wrong key, an expired token, another audience, a reference that is free text: each is
+ * refused with context_invalid, and the citizen is not queued (no signal). */
+Test(journey_outcomes, an_invalid_context_is_refused, .timeout = 90)
+{
+    start_with_issuer();
+    char *bad[] = {
+        mint("other.key", AUDIENCE, "zaak-1", "x", "600"),
+        mint("issuer.key", AUDIENCE, "zaak-1", "x", "-120"),
+        mint("issuer.key", "https://elders.example", "zaak-1", "x", "600"),
+        mint("issuer.key", AUDIENCE, "Jan Jansen belde over zijn uitkering", "x", "600"),
+        strdup("not.a.token"),
+    };
+    const char *expect[] = {"bad_signature", "exp", "aud", "ref", "malformed"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        json_t *seen = peers("context_refused", bad[i]);
+        json_t *err = json_object_get(seen, "error");
+        cr_assert_str_eq(field(err, "code"), "context_invalid", "case %zu", i);
+        cr_assert_not_null(strstr(field(err, "message"), "ongeldig"), "Dutch first");
+        cr_assert_not_null(strstr(field(err, "message"), expect[i]), "case %zu: %s", i,
+                           field(err, "message"));
+        json_decref(seen);
+        free(bad[i]);
+    }
+    json_t *list = signals();
+    cr_assert_eq(json_integer_value(json_object_get(list, "count")), 0, "nobody was queued");
+    json_decref(list);
+    daemon_collect_output(&d, 100);
+    cr_assert_null(strstr(d.log, "Jan Jansen"), "a refused reference is not logged");
+    no_subject_in_log();
+}
+
+Test(journey_outcomes, without_a_trusted_issuer_every_context_is_refused, .timeout = 60)
+{
+    start(NULL);
+    make_keys();
+    char *token = mint("issuer.key", AUDIENCE, "zaak-1", "x", "600");
+    json_t *seen = peers("context_refused", token);
+    cr_assert_str_eq(field(json_object_get(seen, "error"), "code"), "context_invalid");
+    json_decref(seen);
+    free(token);
+}
