@@ -134,6 +134,10 @@ void auth_tick(struct server *srv, uint64_t now_ms);
 int auth_handle(struct server *srv, struct lws *wsi, struct http_session *hs,
                 const struct http_request *req);
 
+/* GET /auth/me/signals (journey_http.c): the logged-in citizen's own signals. */
+int journey_http_me_signals(struct server *srv, struct lws *wsi, struct http_session *hs,
+                            const struct http_request *req);
+
 /* Maps a subject (a BSN) to its pseudonym under the pseudonym secret, as a login would.
  * 0 or -1. */
 int auth_pseudonym(const struct server *srv, const char *subject,

@@ -88,7 +88,29 @@ async def take_call(agent, citizen):
     return q
 
 
+def fetch(base, path, cookie=None):
+    url = urllib.parse.urlparse(base)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+    conn.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+    r = conn.getresponse()
+    return r.status, r.getheader("Content-Type"), r.read().decode()
+
+
+def mine(base, subject):
+    """The citizen's own page and its JSON, with the citizen's, an agent's and no cookie."""
+    out = {"scenario": "mine"}
+    status, _, body = fetch(base, "/auth/me/signals", login(base, subject, "citizen"))
+    out["citizen"] = {"status": status, "body": json.loads(body)}
+    out["anonymous"] = fetch(base, "/auth/me/signals")[0]
+    out["agent"] = fetch(base, "/auth/me/signals", login(base, "agent-7", "agent"))[0]
+    status, ctype, page = fetch(base, "/contactmomenten")
+    out["page"] = {"status": status, "type": ctype, "has_title": "Mijn contactmomenten" in page}
+    print(json.dumps(out), flush=True)
+
+
 async def main(base, subject, scenario, token):
+    if scenario == "mine":
+        return mine(base, subject)
     out = {"scenario": scenario}
     agent = await agent_available(base) if scenario not in ("noagent", "timeout") else None
     citizen = await connect(base, login(base, subject, "citizen"))

@@ -335,3 +335,28 @@ Test(journey_outcomes, without_a_trusted_issuer_every_context_is_refused, .timeo
     json_decref(seen);
     free(token);
 }
+
+/* "Mijn contactmomenten": the citizen's own signals behind the citizen's session cookie. */
+Test(journey_outcomes, the_citizen_sees_their_own_contacts, .timeout = 60)
+{
+    start(NULL);
+    json_decref(peers("abandon", NULL));
+    json_decref(peers("noagent", NULL));
+    json_t *seen = peers("mine", NULL);
+    json_t *citizen = json_object_get(seen, "citizen");
+    cr_assert_eq(json_integer_value(json_object_get(citizen, "status")), 200);
+    json_t *body = json_object_get(citizen, "body");
+    cr_assert_eq(json_integer_value(json_object_get(body, "count")), 2);
+    json_t *list = json_object_get(body, "signals");
+    cr_assert_str_eq(field(json_array_get(list, 0), "outcome"), "no_agent", "newest first");
+    cr_assert_str_eq(field(json_array_get(list, 1), "outcome"), "abandoned");
+    cr_assert_null(json_object_get(json_array_get(list, 0), "pseudonym"));
+    cr_assert_null(json_object_get(json_array_get(list, 0), "id"));
+    cr_assert_eq(json_integer_value(json_object_get(seen, "anonymous")), 401);
+    cr_assert_eq(json_integer_value(json_object_get(seen, "agent")), 401, "citizens only");
+    json_t *page = json_object_get(seen, "page");
+    cr_assert_eq(json_integer_value(json_object_get(page, "status")), 200);
+    cr_assert(json_is_true(json_object_get(page, "has_title")));
+    json_decref(seen);
+    no_subject_in_log();
+}
