@@ -172,6 +172,7 @@ void server_on_wake(struct server *srv)
 {
     if (srv->pool)
         worker_pool_drain(srv->pool, on_worker_event, srv);
+    journey_delivery_poll(srv); /* webhook answers */
 
     int requests = atomic_load(&srv->stop_requests);
     if (requests > srv->stops_seen) {
@@ -244,7 +245,7 @@ static int journey_start(struct server *srv)
     }
     log_info("journey", "signals are kept in %s", path);
     journey_retention(srv, server_now_ms());
-    return 0;
+    return journey_delivery_start(srv);
 }
 
 static void server_tick(lws_sorted_usec_list_t *sul)
@@ -255,6 +256,7 @@ static void server_tick(lws_sorted_usec_list_t *sul)
     calls_tick(srv->calls, server_now_ms());
     ws_tick(srv); /* sockets of sessions that ended close */
     journey_retention(srv, server_now_ms());
+    journey_delivery_tick(srv);
     srv->active_calls = calls_active(srv->calls);
     lws_sul_schedule(srv->ctx, 0, &srv->tick, server_tick, LWS_US_PER_SEC);
 }
@@ -411,6 +413,7 @@ void server_destroy(struct server *srv)
         lws_context_destroy(srv->ctx); /* closes every socket: calls see their clients go */
     calls_free(srv->calls);
     metrics_clear();
+    journey_delivery_stop(srv);
     journey_store_close(srv->journey);
     journey_metrics_free(srv->journey_metrics);
     journey_context_verifier_free(srv->journey_context);
