@@ -62,6 +62,7 @@ function render() {
     for (const p of (state.session && state.session.providers) || []) {
       const a = document.createElement('a');
       a.className = 'btn btn-primary';
+      a.dataset.testid = `login-${p.id}`;
       a.href = `/auth/login?provider=${encodeURIComponent(p.id)}&return=${encodeURIComponent('/contactmomenten')}`;
       a.textContent = tx('loginWith', { name: p.name || p.id });
       login.appendChild(a);
