@@ -75,6 +75,27 @@ async def agent_available(base):
     return agent
 
 
+def silent_answer(offer):
+    """A well-formed answer to the gateway's offer from a peer that will never run ICE: the
+    call is set up on paper and then fails at the ICE stage (RFC 8445 time-out)."""
+    out = []
+    for line in offer.split("\r\n"):
+        if line.startswith(("a=ice-lite", "a=candidate", "a=end-of-candidates")) or not line:
+            continue
+        if line.startswith("a=ice-ufrag:"):
+            line = "a=ice-ufrag:silentpeer"
+        elif line.startswith("a=ice-pwd:"):
+            line = "a=ice-pwd:silentpeerpasswordpasswordxx"
+        elif line.startswith("a=fingerprint:"):
+            line = "a=fingerprint:sha-256 " + ":".join(["AB"] * 32)
+        elif line.startswith("a=setup:"):
+            line = "a=setup:active"
+        elif line.startswith("a=ssrc:"):
+            line = "a=ssrc:" + str(int(line[7:].split()[0]) ^ 0x5A5A) + " " + line.split(" ", 1)[1]
+        out.append(line)
+    return "\r\n".join(out) + "\r\n"
+
+
 async def take_call(agent, citizen):
     await agent.expect("queue")
     while True:  # the queue message that lists the citizen
@@ -128,16 +149,23 @@ async def main(base, subject, scenario, token):
         await citizen.expect("ack")
     elif scenario == "timeout":
         out["ended"] = await citizen.expect("ended", 30)
-    elif scenario in ("bad_answer", "hangup_early", "drop", "context"):
+    elif scenario in ("bad_answer", "hangup_early", "drop", "context", "ice_fail"):
         out["queue"] = await take_call(agent, citizen)
         out["call"] = agent.first("call")
-        if scenario == "bad_answer":
+        if scenario == "ice_fail":
+            for p in (citizen, agent):
+                offer = next(m for m in p.seen if m.get("type") == "offer")
+                await p.ws.send(json.dumps({"type": "answer", "id": "s", "sdp": silent_answer(offer["sdp"])}))
+            out["ended"] = await agent.expect("ended", 50)
+            out["history"] = agent.first("history")
+        elif scenario == "bad_answer":
             await citizen.ws.send(json.dumps({"type": "answer", "id": "x", "sdp": "v=0\r\nbroken"}))
         elif scenario == "drop":
             await citizen.ws.close()
         else:
             await agent.ws.send(json.dumps({"type": "hangup", "id": "h"}))
-        out["ended"] = await agent.expect("ended")
+        if scenario != "ice_fail":
+            out["ended"] = await agent.expect("ended")
         try:
             out["history"] = agent.first("history") or await agent.expect("history", 1)
         except (asyncio.TimeoutError, RuntimeError):

@@ -72,6 +72,21 @@ Test(journey_outcomes, a_broken_answer_is_failed_at_signaling, .timeout = 60)
     no_subject_in_log();
 }
 
+/* Both browsers answer but never run ICE: the gateway gives up after RFC 7675's 30 s. */
+Test(journey_outcomes, no_ice_is_failed_at_the_ice_stage, .timeout = 90)
+{
+    start(NULL);
+    json_t *seen = peers("ice_fail", NULL);
+    json_t *ended = json_object_get(seen, "ended");
+    cr_assert_str_eq(field(ended, "outcome"), "failed");
+    cr_assert_str_eq(field(ended, "reason"), "ice_failed");
+    json_decref(seen);
+    json_t *list = signals();
+    one_signal(list, "failed", "ice_failed", "ice");
+    json_decref(list);
+    no_subject_in_log();
+}
+
 Test(journey_outcomes, hanging_up_before_media_is_abandoned, .timeout = 60)
 {
     start(NULL);
