@@ -348,3 +348,29 @@ Test(journey_outbox, history_newest_first_and_closed_only)
     cr_assert_eq(journey_history(st, "nobody", h, JOURNEY_HISTORY_MAX), 0);
     journey_store_close(st);
 }
+
+/* Erasure (AVG art. 17) and retention take the outbox rows with the signals: nothing erased is
+ * delivered later. */
+Test(journey_outbox, erase_and_purge_empty_the_outbox)
+{
+    struct journey_store *st = open_store();
+    struct journey_signal a, b;
+    closed_signal(st, &a, JOURNEY_COMPLETED);
+    closed_signal(st, &b, JOURNEY_ABANDONED);
+    int pending = -1;
+    int64_t oldest = 0;
+    cr_assert_eq(journey_outbox_pending(st, &pending, &oldest), 0);
+    cr_assert_eq(pending, 2);
+    cr_assert_eq(oldest, a.ended_ms);
+    cr_assert_eq(journey_erase(st, a.pseudonym), 2);
+    cr_assert_eq(journey_outbox_pending(st, &pending, &oldest), 0);
+    cr_assert_eq(pending, 0);
+    cr_assert_eq(oldest, 0);
+    struct journey_outbox_row due[4];
+    cr_assert_eq(journey_outbox_due(st, INT64_MAX, due, 4), 0);
+
+    closed_signal(st, &a, JOURNEY_COMPLETED);
+    cr_assert_eq(journey_purge(st, a.joined_ms + 1), 1);
+    cr_assert_eq(journey_outbox_due(st, INT64_MAX, due, 4), 0);
+    journey_store_close(st);
+}
