@@ -231,7 +231,8 @@ void journey_outbox_tick(struct journey_outbox *ob, int64_t now_ms)
         struct outbox_slot *slot = free_slot(ob);
         if (!slot)
             break;
-        snprintf(slot->id, sizeof(slot->id), "%s", due[i].id);
+        memcpy(slot->id, due[i].id, sizeof(slot->id)); /* same size, NUL-terminated by the store */
+        slot->id[sizeof(slot->id) - 1] = '\0';
         slot->attempts = due[i].attempts;
         if (!send_one(ob, slot))
             break; /* the client's queue is full: next tick */
