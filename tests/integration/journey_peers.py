@@ -133,7 +133,7 @@ async def main(base, subject, scenario, token):
     if scenario == "mine":
         return mine(base, subject)
     out = {"scenario": scenario}
-    agent = await agent_available(base) if scenario not in ("noagent", "timeout") else None
+    agent = await agent_available(base) if scenario not in ("noagent", "timeout", "wait_call") else None
     citizen = await connect(base, login(base, subject, "citizen"))
     join = {"type": "join", "id": "j"}
     if token:
@@ -144,7 +144,10 @@ async def main(base, subject, scenario, token):
         out["error"] = {"code": err.get("code"), "message": err.get("message")}
     else:
         await citizen.expect("queued")
-    if scenario in ("abandon", "noagent"):
+    if scenario == "wait_call":  # an agent elsewhere (a browser) takes the call and hangs up
+        out["call"] = await citizen.expect("call", 90)
+        out["ended"] = await citizen.expect("ended", 90)
+    elif scenario in ("abandon", "noagent"):
         await citizen.ws.send(json.dumps({"type": "leave", "id": "l"}))
         await citizen.expect("ack")
     elif scenario == "timeout":
