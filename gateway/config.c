@@ -54,6 +54,20 @@ static const struct key_def keys[] = {
     {"admin", "token_file", KEY_STRING, F(admin.token_file), 0, 0, NULL, ""},
     {"journey", "retention_days", KEY_INT, F(journey.retention_days), 1, 36500, NULL, "365"},
     {"journey", "service_level_s", KEY_INT, F(journey.service_level_s), 1, 3600, NULL, "60"},
+    {"journey", "no_agent_timeout_s", KEY_INT, F(journey.no_agent_timeout_s), 0, 86400, NULL, "0"},
+    {"journey", "webhook_url", KEY_STRING, F(journey.webhook_url), 0, 0, NULL, ""},
+    {"journey", "webhook_format", KEY_ENUM, F(journey.webhook_format), 0, 0,
+     "klantinteracties|cloudevents", "klantinteracties"},
+    {"journey", "webhook_token_file", KEY_STRING, F(journey.webhook_token_file), 0, 0, NULL, ""},
+    {"journey", "webhook_auth_scheme", KEY_STRING, F(journey.webhook_auth_scheme), 0, 0, NULL,
+     "Bearer"},
+    {"journey", "webhook_window", KEY_INT, F(journey.webhook_window), 1, 16, NULL, "4"},
+    {"journey", "webhook_timeout_s", KEY_INT, F(journey.webhook_timeout_s), 1, 300, NULL, "10"},
+    {"journey", "webhook_retry_max_s", KEY_INT, F(journey.webhook_retry_max_s), 1, 86400, NULL,
+     "3600"},
+    {"journey", "context_issuer", KEY_STRING, F(journey.context_issuer), 0, 0, NULL, ""},
+    {"journey", "context_key_file", KEY_STRING, F(journey.context_key_file), 0, 0, NULL, ""},
+    {"journey", "context_audience", KEY_STRING, F(journey.context_audience), 0, 0, NULL, ""},
 };
 #define KEY_COUNT (sizeof(keys) / sizeof(keys[0]))
 

@@ -480,6 +480,8 @@ int auth_handle(struct server *srv, struct lws *wsi, struct http_session *hs,
     }
     if (strcmp(uri, "/auth/session") == 0)
         return route_session(srv, wsi, hs, req);
+    if (strcmp(uri, "/auth/me/signals") == 0)
+        return journey_http_me_signals(srv, wsi, hs, req);
     if (strcmp(uri, "/auth/login") == 0)
         return route_login(srv, wsi, hs, req);
     if (strncmp(uri, "/auth/callback/", 15) == 0)

@@ -41,7 +41,8 @@ static void send_agent_queue(struct calls *calls, struct ws_client *c, uint64_t 
 {
     struct queue_entry_view views[64];
     size_t n = queue_agent_view(calls->queue, c->handle, now, views, 64);
-    ws_send(c, calls_queue_agent_msg(calls, c, views, n < 64 ? n : 64));
+    ws_send(c, calls_journey_decorate_queue(
+                   calls, calls_queue_agent_msg(calls, c, views, n < 64 ? n : 64)));
 }
 
 /* Tells every agent and every waiting citizen what changed since they last heard. */
@@ -197,12 +198,11 @@ void calls_client_closed(struct calls *calls, struct ws_client *c)
 {
     if (calls_resume_park(calls, c))
         return; /* kept for a while: the same session may come back (calls_resume.c) */
+    calls_journey_wait_end(calls, c, "citizen_disconnected");
     if (c->waiting_call[0]) {
         queue_leave(calls->queue, c->waiting_call);
         c->waiting_call[0] = '\0';
     }
-    calls_journey_end(calls, &c->journey, JOURNEY_ABANDONED,
-                      calls->shutting_down ? "gateway_shutdown" : "citizen_disconnected", NULL);
     if (c->call) {
         struct call *call = c->call;
         call->client[c->role == PROTO_ROLE_CITIZEN ? SIDE_CITIZEN : SIDE_AGENT] = NULL;
@@ -341,9 +341,11 @@ void calls_send_call_and_offer(struct calls *calls, struct call *call, int side)
     char copy[sizeof(calls->cfg->turn.urls)];
     size_t n_servers =
         ice_servers_for_call(calls, &server, urls, 8, username, credential, copy, sizeof(copy));
-    ws_send(c,
-            proto_build_call(call->id, side == SIDE_CITIZEN ? PROTO_ROLE_CITIZEN : PROTO_ROLE_AGENT,
-                             &info, &server, n_servers));
+    ws_send(c, calls_journey_decorate_call(
+                   call, side,
+                   proto_build_call(call->id,
+                                    side == SIDE_CITIZEN ? PROTO_ROLE_CITIZEN : PROTO_ROLE_AGENT,
+                                    &info, &server, n_servers)));
     calls_send_offer(call, side);
     ws_send(c, proto_build_state(call->id, PROTO_MEDIA_CONNECTING));
     calls_resume_issue(calls, c);
@@ -401,6 +403,7 @@ static void start_call(struct calls *calls, struct ws_client *agent, struct ws_c
               call->worker, call->service);
     calls_send_call_and_offer(calls, call, SIDE_CITIZEN);
     calls_send_call_and_offer(calls, call, SIDE_AGENT);
+    calls_journey_send_history(calls, call);
     calls_broadcast_queue(calls);
     return;
 fail:
@@ -437,6 +440,14 @@ static void handle_join(struct calls *calls, struct ws_client *c, const struct p
         send_error(c, &m->id, "duplicate", "already waiting or in a call");
         return;
     }
+    struct journey_context context;
+    char why[160];
+    if (m->join.context &&
+        calls_journey_context(calls, m->join.context, &context, why, sizeof(why)) != 0) {
+        calls->refused_joins++;
+        send_error(c, &m->id, "context_invalid", why);
+        return;
+    }
     struct calls_join_plan plan;
     if (calls_queue_plan_join(calls, c, m, &plan) != 0) {
         calls->refused_joins++;
@@ -454,7 +465,8 @@ static void handle_join(struct calls *calls, struct ws_client *c, const struct p
         return;
     }
     calls->joins++;
-    calls_journey_begin(calls, c, plan.service, plan.opts.appointment, m->join.context);
+    calls_journey_begin(calls, c, plan.service, plan.opts.appointment,
+                        m->join.context ? &context : NULL);
     send_ack(c, &m->id);
     ws_send(c, calls_queue_position_msg(calls, c, true));
     calls_resume_issue(calls, c);
@@ -468,9 +480,9 @@ static void handle_leave(struct calls *calls, struct ws_client *c, const struct 
         send_error(c, &m->id, "not_found", "not waiting");
         return;
     }
+    calls_journey_wait_end(calls, c, "citizen_left");
     queue_leave(calls->queue, c->waiting_call);
     c->waiting_call[0] = '\0';
-    calls_journey_end(calls, &c->journey, JOURNEY_ABANDONED, "citizen_left", NULL);
     send_ack(c, &m->id);
     calls_broadcast_queue(calls);
 }
@@ -774,6 +786,8 @@ void calls_tick(struct calls *calls, uint64_t now)
 {
     calls_resume_tick(calls, now, false);
     calls_queue_tick(calls, now); /* appointments come due, assignments lapse */
+    if (calls_journey_tick(calls) > 0)
+        calls_broadcast_queue(calls);
     if (queue_waiting_count(calls->queue) == 0)
         return;
     /* Waiting times grow every second without the queue changing. */

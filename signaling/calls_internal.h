@@ -59,6 +59,8 @@ struct calls {
     bool shutting_down;
     struct journey_store *journey;
     struct journey_metrics *journey_metrics;
+    struct journey_context_verifier *context_verifier; /* NULL: every context is refused */
+    uint64_t contexts_refused;
     char addresses[SDP_MAX_CANDIDATES][SDP_IP_TEXT_MAX + 1];
     size_t address_count;
     uint64_t started, ended[OUT_COUNT], joins, refused_joins, worker_queue_full;
@@ -103,11 +105,43 @@ void calls_resume_tick(struct calls *calls, uint64_t now, bool all);
 
 /* calls_journey.c: one journey signal per citizen session. */
 void calls_journey_begin(struct calls *calls, struct ws_client *c, const char *service,
-                         const char *appointment, const char *context);
+                         const char *appointment, const struct journey_context *context);
+/* Verifies a join's handover context token (journey.context_*). 0 with `out` filled, or -1
+ * with a sentence for the citizen in `why`. */
+int calls_journey_context(struct calls *calls, const char *token, struct journey_context *out,
+                          char *why, size_t why_len);
 void calls_journey_end(struct calls *calls, struct journey_signal **sp, enum journey_outcome out,
                        const char *reason, const char *stage);
 void calls_journey_call_end(struct calls *calls, struct call *call, const char *reason,
                             enum outcome out);
+/* A waiting citizen's session ends without a call (left, or the socket closed): abandoned, or
+ * no_agent when no agent was available for its service at any moment of the wait. */
+void calls_journey_wait_end(struct calls *calls, struct ws_client *c, const char *reason);
+/* Once a second: notes which waiting citizens have an agent available, and ends the waits
+ * longer than journey.no_agent_timeout_s as no_agent. Returns how many waits it ended (the
+ * queue changed: the caller broadcasts). */
+int calls_journey_tick(struct calls *calls);
+
+/* The hook for transfers (DESIGN.md §4 `transfer`). The agent handed `call` on to `target`
+ * (a service id or an agent id; `service` is the service the citizen continues in, NULL for
+ * the same). Closes the call's signal as transferred (end_reason "transfer", transfer_to
+ * target), so the call's own end records nothing more, and returns the citizen's continued
+ * session: a new signal, written open, with the same pseudonym, assurance, context and
+ * appointment and previous_id naming the closed one. The caller owns it and gives it to the
+ * citizen (ws_client.journey) while they wait again, or to the next call (call.journey).
+ * NULL when the call had no signal or the store failed. */
+struct journey_signal *calls_journey_transfer(struct calls *calls, struct call *call,
+                                              const char *target, const char *service);
+
+/* What the agent sees: the handover context added to `queue` entries (waiting[].context) and
+ * to the agent's `call` (peer.context), and a `history` message of the citizen's earlier
+ * signals after the call starts (docs/protocol.md). The decorators take over `json` and return
+ * what to send (the original when there is nothing to add). */
+char *calls_journey_decorate_queue(struct calls *calls, char *json);
+char *calls_journey_decorate_call(struct call *call, int side, char *json);
+void calls_journey_send_history(struct calls *calls, struct call *call);
+struct json_t;
+struct json_t *calls_journey_history_entry(const struct journey_signal *s);
 
 /* calls_metrics.c: /metrics for calls, the queue and media; per-leg stats folded in. */
 void calls_collect_metrics(struct strbuf *out, void *arg);

@@ -29,6 +29,10 @@ static void move_state(struct ws_client *to, struct ws_client *from)
     memcpy(to->waiting_call, from->waiting_call, sizeof(to->waiting_call));
     to->call = from->call;
     to->agent_known = from->agent_known;
+    to->agent_seen = from->agent_seen;
+    memcpy(to->appointment_id, from->appointment_id, sizeof(to->appointment_id));
+    to->appointment_start_ms = from->appointment_start_ms;
+    to->appointment_end_ms = from->appointment_end_ms;
     to->journey = from->journey;
     to->sent_generation = 0; /* send it the queue again */
     from->waiting_call[0] = '\0';

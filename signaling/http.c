@@ -115,6 +115,8 @@ static int static_path(const struct server *srv, const char *uri, char *out, siz
         uri = "/index.html";
     else if (strcmp(uri, "/agent") == 0 || strcmp(uri, "/agent/") == 0)
         uri = "/agent.html";
+    else if (strcmp(uri, "/contactmomenten") == 0)
+        uri = "/contactmomenten.html";
     if (uri[0] != '/' || strstr(uri, "..") || strstr(uri, "/.") || strstr(uri, "//"))
         return -1;
     for (const char *c = uri; *c; c++)

@@ -104,6 +104,8 @@ char *journey_to_json(const struct journey_signal *s)
     set_text(o, "provider", s->provider);
     set_text(o, "appointment", s->appointment);
     set_text(o, "context_ref", s->context_ref);
+    set_text(o, "context_topic", s->context_topic);
+    set_text(o, "context_issuer", s->context_issuer);
     set_text(o, "agent_id", s->agent_id);
     set_time(o, "joined_ms", s->joined_ms);
     set_time(o, "answered_ms", s->answered_ms);
@@ -113,7 +115,8 @@ char *journey_to_json(const struct journey_signal *s)
     json_object_set_new(o, "outcome", json_string(journey_outcome_name(s->outcome)));
     set_text(o, "end_reason", s->end_reason);
     set_text(o, "failure_stage", s->failure_stage);
-    json_object_set_new(o, "transfers", json_integer(s->transfers));
+    set_text(o, "transfer_to", s->transfer_to);
+    set_text(o, "previous_id", s->previous_id);
     json_object_set_new(m, "packets_in", json_integer((json_int_t)s->media.packets_in));
     json_object_set_new(m, "packets_out", json_integer((json_int_t)s->media.packets_out));
     json_object_set_new(m, "bytes_in", json_integer((json_int_t)s->media.bytes_in));

@@ -39,6 +39,12 @@ static const char *const migrations[JOURNEY_SCHEMA_VERSION] = {
     " signal_id TEXT PRIMARY KEY REFERENCES signals(id) ON DELETE CASCADE,"
     " attempts INTEGER NOT NULL DEFAULT 0, next_attempt_ms INTEGER NOT NULL DEFAULT 0,"
     " delivered_ms INTEGER NOT NULL DEFAULT 0);",
+    /* 3: the verified handover context, transfers, and an index for the deliverer. */
+    "ALTER TABLE signals ADD COLUMN context_topic TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE signals ADD COLUMN context_issuer TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE signals ADD COLUMN transfer_to TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE signals ADD COLUMN previous_id TEXT NOT NULL DEFAULT '';"
+    "CREATE INDEX journey_outbox_due ON journey_outbox(next_attempt_ms) WHERE delivered_ms = 0;",
 };
 
 enum stmt {
@@ -53,6 +59,11 @@ enum stmt {
     ST_PURGE,
     ST_COUNT_ALL,
     ST_RECOVER,
+    ST_HISTORY,
+    ST_OUTBOX_DUE,
+    ST_OUTBOX_DELIVERED,
+    ST_OUTBOX_RETRY,
+    ST_OUTBOX_PENDING,
     ST_BEGIN,
     ST_COMMIT,
     ST_ROLLBACK,
@@ -62,17 +73,19 @@ enum stmt {
 #define COLUMNS                                                                                    \
     "id, channel, service, pseudonym, loa, provider, appointment, context_ref, agent_id,"          \
     " joined_ms, answered_ms, ended_ms, wait_s, talk_s, outcome, end_reason, failure_stage,"       \
-    " packets_in, packets_out, bytes_in, bytes_out, lost, jitter_ms, rtt_ms"
+    " packets_in, packets_out, bytes_in, bytes_out, lost, jitter_ms, rtt_ms,"                      \
+    " context_topic, context_issuer, transfer_to, previous_id"
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_INSERT] = "INSERT INTO signals (" COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-                  " ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+                  " ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24,"
+                  " ?25, ?26, ?27, ?28)",
     [ST_ANSWERED] = "UPDATE signals SET answered_ms = ?2, agent_id = ?3"
                     " WHERE id = ?1 AND outcome = 'open'",
     [ST_CLOSE] = "UPDATE signals SET agent_id = ?9, answered_ms = ?11, ended_ms = ?12,"
                  " wait_s = ?13, talk_s = ?14, outcome = ?15, end_reason = ?16,"
                  " failure_stage = ?17, packets_in = ?18, packets_out = ?19, bytes_in = ?20,"
-                 " bytes_out = ?21, lost = ?22, jitter_ms = ?23, rtt_ms = ?24"
+                 " bytes_out = ?21, lost = ?22, jitter_ms = ?23, rtt_ms = ?24, transfer_to = ?27"
                  " WHERE id = ?1 AND outcome = 'open'",
     [ST_OUTBOX] = "INSERT OR IGNORE INTO journey_outbox (signal_id) VALUES (?1)",
     [ST_STATE] = "SELECT outcome FROM signals WHERE id = ?1",
@@ -83,6 +96,17 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_PURGE] = "DELETE FROM signals WHERE joined_ms < ?1",
     [ST_COUNT_ALL] = "SELECT count(*), coalesce(sum(outcome = 'open'), 0) FROM signals",
     [ST_RECOVER] = "SELECT " COLUMNS " FROM signals WHERE outcome = 'open'",
+    [ST_HISTORY] = "SELECT " COLUMNS " FROM signals WHERE pseudonym = ?1 AND outcome <> 'open'"
+                   " ORDER BY joined_ms DESC, id LIMIT ?2",
+    [ST_OUTBOX_DUE] = "SELECT signal_id, attempts FROM journey_outbox"
+                      " WHERE delivered_ms = 0 AND next_attempt_ms <= ?1"
+                      " ORDER BY next_attempt_ms, rowid LIMIT ?2",
+    [ST_OUTBOX_DELIVERED] = "UPDATE journey_outbox SET delivered_ms = ?2"
+                            " WHERE signal_id = ?1 AND delivered_ms = 0",
+    [ST_OUTBOX_RETRY] = "UPDATE journey_outbox SET attempts = ?2, next_attempt_ms = ?3"
+                        " WHERE signal_id = ?1 AND delivered_ms = 0",
+    [ST_OUTBOX_PENDING] = "SELECT count(*), coalesce(min(s.ended_ms), 0) FROM journey_outbox o"
+                          " JOIN signals s ON s.id = o.signal_id WHERE o.delivered_ms = 0",
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
@@ -237,7 +261,7 @@ static void bind_text(sqlite3_stmt *q, int i, const char *text)
     sqlite3_bind_text(q, i, text, -1, SQLITE_TRANSIENT);
 }
 
-/* Binds every column in COLUMNS order to ?1…?24. */
+/* Binds every column in COLUMNS order to ?1…?28. */
 static void bind_signal(sqlite3_stmt *q, const struct journey_signal *s)
 {
     bind_text(q, 1, s->id);
@@ -264,6 +288,10 @@ static void bind_signal(sqlite3_stmt *q, const struct journey_signal *s)
     sqlite3_bind_int64(q, 22, (sqlite3_int64)s->media.lost);
     sqlite3_bind_double(q, 23, s->media.jitter_ms);
     sqlite3_bind_double(q, 24, s->media.rtt_ms);
+    bind_text(q, 25, s->context_topic);
+    bind_text(q, 26, s->context_issuer);
+    bind_text(q, 27, s->transfer_to);
+    bind_text(q, 28, s->previous_id);
 }
 
 static void column_text(sqlite3_stmt *q, int i, char *out, size_t size)
@@ -300,6 +328,10 @@ static void read_signal(sqlite3_stmt *q, struct journey_signal *s)
     s->media.lost = (uint64_t)sqlite3_column_int64(q, 21);
     s->media.jitter_ms = sqlite3_column_double(q, 22);
     s->media.rtt_ms = sqlite3_column_double(q, 23);
+    column_text(q, 24, s->context_topic, sizeof(s->context_topic));
+    column_text(q, 25, s->context_issuer, sizeof(s->context_issuer));
+    column_text(q, 26, s->transfer_to, sizeof(s->transfer_to));
+    column_text(q, 27, s->previous_id, sizeof(s->previous_id));
 }
 
 int journey_open(struct journey_store *st, const struct journey_signal *s)
@@ -462,6 +494,76 @@ int journey_count(struct journey_store *st, int *total, int *open)
     if (rc == SQLITE_ROW) {
         *total = sqlite3_column_int(q, 0);
         *open = sqlite3_column_int(q, 1);
+    }
+    sqlite3_reset(q);
+    return rc == SQLITE_ROW ? 0 : -EIO;
+}
+
+int journey_history(struct journey_store *st, const char *pseudonym, struct journey_signal *out,
+                    int cap)
+{
+    sqlite3_stmt *q = st->stmt[ST_HISTORY];
+    bind_text(q, 1, pseudonym);
+    sqlite3_bind_int(q, 2, cap);
+    int n = 0, rc = SQLITE_DONE;
+    while (n < cap && (rc = sqlite3_step(q)) == SQLITE_ROW)
+        read_signal(q, &out[n++]);
+    if (n < cap && rc != SQLITE_DONE)
+        n = -EIO;
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    return n;
+}
+
+int journey_outbox_due(struct journey_store *st, int64_t now_ms, struct journey_outbox_row *out,
+                       int cap)
+{
+    sqlite3_stmt *q = st->stmt[ST_OUTBOX_DUE];
+    sqlite3_bind_int64(q, 1, now_ms);
+    sqlite3_bind_int(q, 2, cap);
+    int n = 0, rc = SQLITE_DONE;
+    while (n < cap && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        column_text(q, 0, out[n].id, sizeof(out[n].id));
+        out[n++].attempts = sqlite3_column_int(q, 1);
+    }
+    if (n < cap && rc != SQLITE_DONE)
+        n = -EIO;
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    return n;
+}
+
+static int outbox_update(struct journey_store *st, enum stmt which, const char *id, int64_t a,
+                         int64_t b)
+{
+    sqlite3_stmt *q = st->stmt[which];
+    bind_text(q, 1, id);
+    sqlite3_bind_int64(q, 2, a);
+    if (which == ST_OUTBOX_RETRY)
+        sqlite3_bind_int64(q, 3, b);
+    if (step_done(q) != 0)
+        return -EIO;
+    return sqlite3_changes(st->db) == 1 ? 0 : -ENOENT;
+}
+
+int journey_outbox_delivered(struct journey_store *st, const char *id, int64_t now_ms)
+{
+    return outbox_update(st, ST_OUTBOX_DELIVERED, id, now_ms, 0);
+}
+
+int journey_outbox_retry(struct journey_store *st, const char *id, int attempts,
+                         int64_t next_attempt_ms)
+{
+    return outbox_update(st, ST_OUTBOX_RETRY, id, attempts, next_attempt_ms);
+}
+
+int journey_outbox_pending(struct journey_store *st, int *pending, int64_t *oldest_ended_ms)
+{
+    sqlite3_stmt *q = st->stmt[ST_OUTBOX_PENDING];
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        *pending = sqlite3_column_int(q, 0);
+        *oldest_ended_ms = sqlite3_column_int64(q, 1);
     }
     sqlite3_reset(q);
     return rc == SQLITE_ROW ? 0 : -EIO;

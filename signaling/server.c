@@ -172,6 +172,7 @@ void server_on_wake(struct server *srv)
 {
     if (srv->pool)
         worker_pool_drain(srv->pool, on_worker_event, srv);
+    journey_delivery_poll(srv); /* webhook answers */
 
     int requests = atomic_load(&srv->stop_requests);
     if (requests > srv->stops_seen) {
@@ -230,9 +231,21 @@ static int journey_start(struct server *srv)
         return -ENOMEM;
     metrics_add_collector(journey_metrics_collect, srv->journey_metrics);
     calls_attach_journey(srv->calls, srv->journey, srv->journey_metrics);
+    if (srv->cfg->journey.context_issuer[0]) {
+        err = journey_context_verifier_new(&srv->journey_context, srv->cfg->journey.context_issuer,
+                                           srv->cfg->journey.context_key_file,
+                                           srv->cfg->journey.context_audience, why, sizeof(why));
+        if (err) {
+            log_error("journey", "%s", why);
+            return err;
+        }
+        calls_attach_context_verifier(srv->calls, srv->journey_context);
+        log_info("journey", "handover contexts are accepted from %s",
+                 srv->cfg->journey.context_issuer);
+    }
     log_info("journey", "signals are kept in %s", path);
     journey_retention(srv, server_now_ms());
-    return 0;
+    return journey_delivery_start(srv);
 }
 
 static void server_tick(lws_sorted_usec_list_t *sul)
@@ -243,6 +256,7 @@ static void server_tick(lws_sorted_usec_list_t *sul)
     calls_tick(srv->calls, server_now_ms());
     ws_tick(srv); /* sockets of sessions that ended close */
     journey_retention(srv, server_now_ms());
+    journey_delivery_tick(srv);
     srv->active_calls = calls_active(srv->calls);
     lws_sul_schedule(srv->ctx, 0, &srv->tick, server_tick, LWS_US_PER_SEC);
 }
@@ -401,9 +415,11 @@ void server_destroy(struct server *srv)
         lws_context_destroy(srv->ctx); /* closes every socket: calls see their clients go */
     calls_free(srv->calls);
     metrics_clear();
+    journey_delivery_stop(srv);
     journey_store_close(srv->journey);
     appointments_stop(srv);
     journey_metrics_free(srv->journey_metrics);
+    journey_context_verifier_free(srv->journey_context);
     auth_free(srv);
     admin_free(srv);
     free(srv);

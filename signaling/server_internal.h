@@ -58,7 +58,10 @@ struct server {
     /* Journey signals (journey.h): the store in data_dir/balie.db and the /metrics aggregates. */
     struct journey_store *journey;
     struct journey_metrics *journey_metrics;
-    uint64_t journey_purged_ms; /* when retention last ran */
+    uint64_t journey_purged_ms;                       /* when retention last ran */
+    struct journey_context_verifier *journey_context; /* handover tokens; NULL: none trusted */
+    struct httpc *journey_httpc;                      /* the webhook's client (journey.webhook_*) */
+    struct journey_outbox *journey_outbox;            /* NULL: no webhook configured */
 
     /* The admin API (admin.c). */
     char admin_token[256];
@@ -135,6 +138,17 @@ void auth_free(struct server *srv);
 void auth_tick(struct server *srv, uint64_t now_ms);
 int auth_handle(struct server *srv, struct lws *wsi, struct http_session *hs,
                 const struct http_request *req);
+
+/* Webhook delivery of journey signals (journey_delivery.c): start after the store opened,
+ * tick once a second, poll when woken, stop before the store closes. */
+int journey_delivery_start(struct server *srv);
+void journey_delivery_tick(struct server *srv);
+void journey_delivery_poll(struct server *srv);
+void journey_delivery_stop(struct server *srv);
+
+/* GET /auth/me/signals (journey_http.c): the logged-in citizen's own signals. */
+int journey_http_me_signals(struct server *srv, struct lws *wsi, struct http_session *hs,
+                            const struct http_request *req);
 
 /* Maps a subject (a BSN) to its pseudonym under the pseudonym secret, as a login would.
  * 0 or -1. */

@@ -2,7 +2,7 @@
  * citizen goes back into the queue with the same call id, at the head of the other service's
  * line or offered to the named colleague alone, with the note. The citizen's media is offered
  * again when the next agent accepts (a new `call` and `offer`), which every browser handles
- * the same way as the first; their journey signal runs on as one session. Control thread
+ * the same way as the first; their journey signal ends as `transferred` and a linked one begins. Control thread
  * only. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,13 +10,6 @@
 
 #include "balie/log.h"
 #include "calls_internal.h"
-
-/* The journey signal records the transfer (DESIGN.md §7: "transfers"). */
-static void journey_transferred(struct journey_signal *s)
-{
-    if (s)
-        s->transfers++;
-}
 
 static const char *transfer_error_text(int r)
 {
@@ -82,9 +75,10 @@ void calls_transfer(struct calls *calls, struct ws_client *agent, const struct p
 
     citizen->call = NULL;
     snprintf(citizen->waiting_call, sizeof(citizen->waiting_call), "%s", call->id);
-    citizen->journey = call->journey; /* the session goes on */
-    call->journey = NULL;
-    journey_transferred(citizen->journey);
+    /* The signal so far ends as `transferred`; a new one, linked to it, runs on while the
+     * citizen waits for the next agent (DESIGN.md §7). */
+    citizen->journey =
+        calls_journey_transfer(calls, call, to.agent ? to.agent : to.service, to.service);
     calls->transfers++;
     log_write(LOG_LEVEL_INFO, "calls", call->id, "transferred to %s",
               to.agent ? "a colleague" : to.service);

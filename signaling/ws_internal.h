@@ -70,6 +70,7 @@ struct ws_client {
     unsigned char resume_hash[32];
     bool resume_set;
     uint64_t parked_until_ms;
+    bool agent_seen; /* an agent was available for its service at some moment of the wait */
 
     struct ws_client *prev, *next; /* every client, for broadcasts */
 };
@@ -106,6 +107,9 @@ bool calls_service_open(const struct calls *calls, int index, int64_t now_unix_m
 /* Where sessions are recorded (journey.h); NULL records nothing. Both stay the caller's. */
 void calls_attach_journey(struct calls *calls, struct journey_store *store,
                           struct journey_metrics *metrics);
+/* Who may hand citizens over with a `join.context` token; NULL refuses every context. */
+struct journey_context_verifier;
+void calls_attach_context_verifier(struct calls *calls, struct journey_context_verifier *v);
 /* The gateway is about to close every socket: sessions still waiting end as abandoned and
  * calls as dropped, both with reason gateway_shutdown. */
 void calls_shutdown(struct calls *calls);

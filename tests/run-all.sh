@@ -74,6 +74,11 @@ if want e2e; then
     || { cat "$logs/npm.log"; echo "npm ci failed"; exit 1; }
 fi
 
+# Every gateway's output (integration and e2e harnesses) is also copied here for the privacy
+# scan at the end; the journey webhook test adds the bodies it received and the signals.
+export GATEWAY_LOG_COPY_DIR=$logs/gateway
+rm -rf "$GATEWAY_LOG_COPY_DIR" && mkdir -p "$GATEWAY_LOG_COPY_DIR"
+
 jobs=$(nproc)
 build() { # build PRESET [TARGET...]
   local preset=$1; shift
@@ -136,6 +141,14 @@ fi
 if want deploy; then
   # The deployment files, and the container image built, run, called through and stopped.
   run_suite "deploy: image and manifests" tests/deploy/run.sh
+fi
+
+if want integration || want e2e; then
+  # No test BSN, test name or chat text in any gateway log line, signal or webhook body.
+  run_suite "privacy: scan self-test" tests/privacy-scan.sh --self-test
+  scan_dirs=("$GATEWAY_LOG_COPY_DIR")
+  [ -d "$logs/e2e" ] && scan_dirs+=("$logs/e2e")
+  run_suite "privacy: logs, signals, webhooks" tests/privacy-scan.sh "${scan_dirs[@]}"
 fi
 
 t_end=$(date +%s)

@@ -70,8 +70,19 @@ struct balie_config {
         char token_file[CONFIG_STR_MAX]; /* empty: made once in data_dir/admin.token */
     } admin;
     struct {
-        int retention_days;  /* signals older than this are purged */
-        int service_level_s; /* "answered within" threshold for the service-level metric */
+        int retention_days;     /* signals older than this are purged */
+        int service_level_s;    /* "answered within" threshold for the service-level metric */
+        int no_agent_timeout_s; /* a wait this long ends as no_agent; 0: never */
+        char webhook_url[CONFIG_STR_MAX];        /* empty: signals are kept, not sent */
+        char webhook_format[24];                 /* klantinteracties | cloudevents */
+        char webhook_token_file[CONFIG_STR_MAX]; /* the token sent as Authorization */
+        char webhook_auth_scheme[24];            /* "Bearer"; Open Klant wants "Token" */
+        int webhook_window;                      /* requests in flight at most */
+        int webhook_timeout_s;
+        int webhook_retry_max_s;               /* the backoff's cap */
+        char context_issuer[CONFIG_STR_MAX];   /* the trusted issuer of handover contexts */
+        char context_key_file[CONFIG_STR_MAX]; /* its public key (PEM) */
+        char context_audience[CONFIG_STR_MAX]; /* the aud a context token must carry */
     } journey;
     /* When none is configured, config_validate() adds the default service "algemeen". */
     struct config_service services[CONFIG_MAX_SERVICES];

@@ -17,7 +17,8 @@
 #include "balie/identity.h"
 
 #define JOURNEY_ID_LEN 32 /* hex characters of 16 random bytes */
-#define JOURNEY_SCHEMA_VERSION 2
+#define JOURNEY_SCHEMA_VERSION 3
+#define JOURNEY_HISTORY_MAX 10 /* earlier signals an agent sees during a call */
 
 enum journey_outcome {
     JOURNEY_OPEN = 0, /* still running (or the gateway died: see journey_recover) */
@@ -44,17 +45,45 @@ struct journey_signal {
     char pseudonym[IDENTITY_PSEUDONYM_LEN + 1];
     char loa[16];
     char provider[16];
-    char appointment[64]; /* empty: none */
-    char context_ref[64]; /* a handover reference from the referring site; empty: none */
-    char agent_id[32];    /* empty until answered */
+    char appointment[64];     /* empty: none */
+    char context_ref[64];     /* a handover reference from a verified context token */
+    char context_topic[128];  /* its topic (what the citizen came about); empty: none */
+    char context_issuer[128]; /* the trusted issuer that signed it */
+    char agent_id[32];        /* empty until answered */
     int64_t joined_ms, answered_ms, ended_ms; /* unix ms; 0: not (yet) */
     int64_t wait_s, talk_s;
     enum journey_outcome outcome;
     char end_reason[32];
-    char failure_stage[32]; /* empty unless failed */
+    char failure_stage[32]; /* empty unless failed: ice, dtls, media, signaling, gateway */
+    char transfer_to[64];   /* transferred: the service or agent it went to */
+    char previous_id[JOURNEY_ID_LEN + 1]; /* the signal this session continues (a transfer) */
     struct journey_media media;
-    uint32_t transfers; /* times an agent transferred the session (signaling/transfer.c) */
 };
+
+/* A handover context from another channel, after its token was verified: what is kept of it
+ * (never the token itself). */
+struct journey_context {
+    char ref[64];     /* the referring site's reference (a case or request number) */
+    char topic[128];  /* what the citizen came about, as that site named it */
+    char issuer[128]; /* who signed it */
+};
+
+/* The verifier of handover context tokens (journey.context_*): a compact JWS (ES256 or RS256)
+ * from the one trusted issuer, with `iss`, `aud`, `exp` and `iat` (at most an hour old) and the
+ * claims `ref` (1–63 of [A-Za-z0-9._:/-]) and `topic` (optional, a line under 128 bytes).
+ * See docs/journey.md. Control thread only. */
+struct journey_context_verifier;
+
+/* Loads the issuer's PEM public key. 0, or a negative errno with the reason in `why`. */
+int journey_context_verifier_new(struct journey_context_verifier **out, const char *issuer,
+                                 const char *key_file, const char *audience, char *why,
+                                 size_t why_len);
+void journey_context_verifier_free(struct journey_context_verifier *v);
+
+/* 0 with `out` filled; -1 with a sentence for the citizen (Dutch / English) in `why`. A NULL
+ * verifier refuses every token. */
+int journey_context_verify(const struct journey_context_verifier *v, const char *token, size_t len,
+                           uint64_t now_s, struct journey_context *out, char *why, size_t why_len);
 
 /* "open", "completed", … ⇄ the enum. Parse returns -1 for other text. */
 const char *journey_outcome_name(enum journey_outcome outcome);
@@ -130,5 +159,30 @@ int journey_get(struct journey_store *st, const char *id, struct journey_signal 
 
 /* How many signals there are in all, and how many are open. 0 or -EIO. */
 int journey_count(struct journey_store *st, int *total, int *open);
+
+/* One citizen's closed signals, newest first, at most `cap` (the agent console's history and
+ * the citizen's own page). Returns how many, or < 0. */
+int journey_history(struct journey_store *st, const char *pseudonym, struct journey_signal *out,
+                    int cap);
+
+/* ---- The outbox: closed signals waiting for the webhook (journey_outbox.c delivers) ---- */
+
+struct journey_outbox_row {
+    char id[JOURNEY_ID_LEN + 1];
+    int attempts; /* failed attempts so far */
+};
+
+/* Undelivered rows whose next attempt is due at `now_ms`, the earliest due first. Returns
+ * how many were written to `out` (at most `cap`), or < 0. */
+int journey_outbox_due(struct journey_store *st, int64_t now_ms, struct journey_outbox_row *out,
+                       int cap);
+/* A 2xx came: the row is marked delivered at `now_ms` and never sent again. 0, -ENOENT or
+ * -EIO. */
+int journey_outbox_delivered(struct journey_store *st, const char *id, int64_t now_ms);
+/* An attempt failed: records the count and when to try again. 0, -ENOENT or -EIO. */
+int journey_outbox_retry(struct journey_store *st, const char *id, int attempts,
+                         int64_t next_attempt_ms);
+/* Undelivered rows, and the end time of the oldest one's signal (0 when none). 0 or -EIO. */
+int journey_outbox_pending(struct journey_store *st, int *pending, int64_t *oldest_ended_ms);
 
 #endif

@@ -3,11 +3,26 @@
 // folder and a config of the test's choosing.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
+
+// With GATEWAY_LOG_COPY_DIR set (tests/run-all.sh does), every gateway line also goes to a file
+// there, for the privacy scan at the end of the run.
+const copyFile = process.env.GATEWAY_LOG_COPY_DIR
+  ? path.join(process.env.GATEWAY_LOG_COPY_DIR, `e2e-node-${process.pid}-${Date.now()}.log`)
+  : null;
+function copyLine(line) {
+  if (!copyFile) return;
+  try {
+    appendFileSync(copyFile, line + '\n');
+  } catch {
+    // the copy is for the scan only
+  }
+}
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const GATEWAY = process.env.E2E_GATEWAY || path.join(ROOT, 'build/dev/balie-gateway');
@@ -46,7 +61,10 @@ export class Gateway {
     this.proc = spawn(GATEWAY, ['--config', this.config], { stdio: ['ignore', 'pipe', 'pipe'], env });
     this.exited = new Promise((resolve) => this.proc.on('exit', (code, sig) => resolve(sig ? `signal ${sig}` : code)));
     for (const stream of [this.proc.stdout, this.proc.stderr]) {
-      readline.createInterface({ input: stream }).on('line', (l) => this.lines.push(l));
+      readline.createInterface({ input: stream }).on('line', (l) => {
+        this.lines.push(l);
+        copyLine(l);
+      });
     }
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`the gateway did not start:\n${this.log()}`)), timeoutMs);

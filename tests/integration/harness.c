@@ -41,6 +41,22 @@ static pid_t spawn(char *const *argv, char *const *env, int *out_fd)
     return pid;
 }
 
+/* With GATEWAY_LOG_COPY_DIR set (tests/run-all.sh does), every byte a daemon printed is also
+ * appended to a file there, for the privacy scan at the end of the run. */
+static void copy_output(pid_t pid, const char *data, size_t len)
+{
+    const char *dir = getenv("GATEWAY_LOG_COPY_DIR");
+    if (!dir || !dir[0] || len == 0)
+        return;
+    char path[512];
+    snprintf(path, sizeof(path), "%s/integration-%ld.log", dir, (long)pid);
+    FILE *f = fopen(path, "a");
+    if (f) {
+        fwrite(data, 1, len, f);
+        fclose(f);
+    }
+}
+
 void daemon_collect_output(struct daemon *d, int wait_ms)
 {
     struct pollfd p = {.fd = d->out_fd, .events = POLLIN};
@@ -51,6 +67,7 @@ void daemon_collect_output(struct daemon *d, int wait_ms)
         ssize_t n = read(d->out_fd, d->log + d->log_len, room);
         if (n <= 0)
             break;
+        copy_output(d->pid, d->log + d->log_len, (size_t)n);
         d->log_len += (size_t)n;
         d->log[d->log_len] = '\0';
         wait_ms = 0;

@@ -52,7 +52,7 @@ async def main(base, subject, mode):
     uri = base.replace("http", "ws", 1) + "/ws"
     async with websockets.connect(uri, subprotocols=["balie.v1"], origin=base,
                                   extra_headers={"Cookie": cookie}) as ws:
-        await ws.send(json.dumps({"type": "join", "id": 1, "context": "ref-42"}))
+        await ws.send(json.dumps({"type": "join", "id": 1}))
         await expect(ws, "queued")
         if mode == "leave":
             await ws.send(json.dumps({"type": "leave", "id": 2}))

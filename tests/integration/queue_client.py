@@ -149,6 +149,9 @@ async def race(base, rounds):
         await c.type("ended")
         await winner.type("ended")
         await c.close()
+        # An agent that took calls back to back this fast would be rate-limited (20 messages a
+        # second): a round takes at least 150 ms, as a person's would take far longer.
+        await asyncio.sleep(0.15)
     print(f"rounds {rounds} wins {wins['a'] + wins['b']}", flush=True)
 
 

@@ -16,6 +16,7 @@ import {
   showView,
 } from './common.js';
 import { createChat } from './chat.js';
+import { renderContext, renderHistory } from './journey-view.js';
 import { when } from './queue-texts.js';
 import { BalieSocket } from './protocol.js';
 import { CallLeg, LevelMeter, openLocalMedia, stopStream } from './media.js';
@@ -143,6 +144,9 @@ function connect() {
     if (st.leg || st.view === 'call') endCall(endedKey(m.reason));
   });
   sock.on('chat', (m) => chat.add(m, false));
+  sock.on('history', (m) => {
+    if (st.callId !== null && String(m.call) === String(st.callId)) renderHistory($('peer-history'), m.signals, serviceName);
+  });
   sock.on('error', (m) => console.warn('balie: server error', m.code, m.message));
   sock.connect();
 }
@@ -321,6 +325,13 @@ function fillRow(tr, e) {
   tr.dataset.waited = String(Number(e.waited_s) || 0);
   tr.dataset.lane = e.lane || 'walk_in';
   setText(service, 'service.name', { v: serviceName(e.service) });
+  if (e.context && e.context.ref) {
+    const ctx = document.createElement('small');
+    ctx.className = 'queue-context';
+    ctx.dataset.testid = 'queue-context';
+    ctx.textContent = ` — ${e.context.topic || e.context.ref}`;
+    service.appendChild(ctx);
+  }
   setText(loa.firstChild, loaKey(e.loa));
   if (e.appointment_start)
     setText(appointment, e.lane === 'early' ? 'agent.queue.appointmentLater' : 'agent.queue.appointmentAt', {
@@ -461,6 +472,8 @@ function onCall(m) {
   $('call-error').hidden = true;
   $('last-call').hidden = true;
   renderPeer(m.peer || {});
+  renderContext($('peer-context'), (m.peer || {}).context);
+  $('peer-history').hidden = true;
   st.leg = new CallLeg({
     socket: st.socket,
     iceServers: m.ice_servers,

@@ -444,9 +444,10 @@ function sendJoin() {
   if (st.service) fields.service = st.service.id;
   const { appointment, context } = handover();
   if (appointment) fields.appointment = appointment;
-  if (context) fields.context = context;
+  if (context && !st.contextRefused) fields.context = context;
   st.socket.request('join', fields).catch((err) => {
     if (err.code === 'disconnected' || err.code === 'closed') return; // reconnect handles it
+    if (err.code === 'context_invalid') st.contextRefused = true; // joining again goes without it
     st.phase = 'idle';
     const box = $('join-error');
     const body = box.querySelector('.notice-body');

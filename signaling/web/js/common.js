@@ -125,6 +125,7 @@ export function bindConnectionBanner(socket, el) {
 export function errorKey(code) {
   const c = String(code || '').toLowerCase();
   if (c.includes('loa') || c.includes('assurance')) return 'join.error.loa';
+  if (c.includes('context')) return 'join.error.context';
   if (c.includes('appointment')) return 'join.error.appointment';
   if (c.includes('service')) return 'join.error.service';
   if (c.includes('closed')) return 'join.error.closed';

@@ -117,6 +117,8 @@ const nl = {
   'join.error.service': 'Dit onderwerp bestaat niet meer. Kies een ander onderwerp.',
   'join.error.auth': 'U bent niet meer ingelogd. Log opnieuw in.',
   'join.error.appointment': 'Deze afspraakcode kennen we niet. Kijk of u hem goed heeft overgetypt.',
+  'join.error.context':
+    'De verwijzing waarmee u hier kwam is niet (meer) geldig. U kunt zich wel aanmelden zonder verwijzing: kies Opnieuw proberen.',
 
   'conn.lost': 'Verbinding verbroken, we proberen opnieuw…',
   'conn.retryIn': 'Verbinding verbroken, we proberen opnieuw over {s} seconden…',
@@ -350,6 +352,8 @@ const en = {
   'join.error.service': 'This subject no longer exists. Please choose another subject.',
   'join.error.auth': 'You are no longer logged in. Please log in again.',
   'join.error.appointment': 'We do not know this appointment code. Please check that you typed it correctly.',
+  'join.error.context':
+    'The link that brought you here is not (or no longer) valid. You can still join without it: choose Try again.',
 
   'conn.lost': 'Connection lost, trying again…',
   'conn.retryIn': 'Connection lost, trying again in {s} seconds…',

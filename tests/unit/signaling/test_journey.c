@@ -225,7 +225,7 @@ Test(journey, no_personal_data_columns)
         }
         sqlite3_finalize(q);
     }
-    cr_assert_eq(columns, 24 + 4);
+    cr_assert_eq(columns, 28 + 4);
     sqlite3_close(db);
 }
 
@@ -235,13 +235,17 @@ Test(journey, migrates_a_version_1_database)
     journey_store_close(open_store());
     sqlite3 *db;
     cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
-    cr_assert_eq(sqlite3_exec(db,
-                              "DROP TABLE journey_outbox; DELETE FROM schema_version WHERE "
-                              "version = 2; INSERT INTO signals (id, channel, service, pseudonym,"
-                              " loa, provider, joined_ms, outcome) VALUES ('old', 'video', "
-                              "'algemeen', 'p1', 'midden', 'dev', 5, 'completed');",
-                              NULL, NULL, NULL),
-                 SQLITE_OK);
+    cr_assert_eq(
+        sqlite3_exec(db,
+                     "DROP TABLE journey_outbox; ALTER TABLE signals DROP COLUMN "
+                     "context_topic; ALTER TABLE signals DROP COLUMN context_issuer;"
+                     "ALTER TABLE signals DROP COLUMN transfer_to; ALTER TABLE "
+                     "signals DROP COLUMN previous_id; DELETE FROM schema_version "
+                     "WHERE version >= 2; INSERT INTO signals (id, channel, service, pseudonym,"
+                     " loa, provider, joined_ms, outcome) VALUES ('old', 'video', "
+                     "'algemeen', 'p1', 'midden', 'dev', 5, 'completed');",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
     sqlite3_close(db);
     struct journey_store *st = open_store();
     struct journey_signal got;
