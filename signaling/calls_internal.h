@@ -35,6 +35,10 @@ struct call {
     struct call_leg leg[2];
     bool flowing;
     uint64_t started_ms, flowing_ms;
+    /* Hold (calls_hold.c): on hold since, the time on hold so far, how often. */
+    bool held;
+    uint64_t held_since_ms, held_ms;
+    uint32_t holds;
     struct journey_signal *journey; /* the citizen's session, taken over from the client */
     struct call *next;
 };
@@ -64,6 +68,7 @@ struct calls {
     uint64_t packets[2][2], bytes[2][2]; /* [audio|video][in|out] */
     uint64_t lost, dropped, keyframe_requests;
     uint64_t ice_restarts, ice_restarts_recovered;
+    uint64_t hold_ms; /* calls_hold.c: hold time of every hold that ended */
 };
 
 static inline uint64_t now_ms(void)
@@ -85,5 +90,12 @@ void calls_journey_call_end(struct calls *calls, struct call *call, const char *
 void calls_collect_metrics(struct strbuf *out, void *arg);
 void calls_on_leg_stats(struct calls *calls, struct call_leg *leg,
                         const struct media_leg_stats *st);
+
+/* calls_hold.c: `hold` and `resume` from the agent; what the call's media is now (held,
+ * flowing or connecting) for `state` messages; the end of a call on hold; /metrics totals. */
+void calls_handle_hold(struct calls *calls, struct ws_client *c, const struct proto_msg *m);
+enum proto_media calls_media_now(const struct call *call);
+void calls_hold_end(struct calls *calls, struct call *call);
+void calls_hold_totals(const struct calls *calls, uint64_t *on_hold, double *hold_s);
 
 #endif

@@ -92,6 +92,13 @@ void calls_collect_metrics(struct strbuf *out, void *arg)
     metrics_write_simple(out, "balie_ice_restarts_recovered_total", "counter",
                          "ICE restarts after which the browser was connected again.",
                          (double)calls->ice_restarts_recovered);
+    uint64_t on_hold = 0;
+    double hold_s = 0;
+    calls_hold_totals(calls, &on_hold, &hold_s);
+    metrics_write_simple(out, "balie_calls_on_hold", "gauge", "Calls on hold now.",
+                         (double)on_hold);
+    metrics_write_simple(out, "balie_hold_seconds_total", "counter",
+                         "Time calls spent on hold, in seconds.", hold_s);
     metrics_write_simple(out, "balie_worker_queue_full_total", "counter",
                          "Calls failed because a media worker's command queue was full.",
                          (double)calls->worker_queue_full);
