@@ -60,14 +60,14 @@ struct text_line {
 
 /* Dutch first, English after (the product's rule for anything a person reads). */
 static const struct text_line lines[] = {
-    {"Een moment geduld alstublieft", 3, 128, {244, 246, 248}},
-    {"Please hold", 3, 176, {176, 202, 222}},
+    {"Een moment geduld alstublieft", 4, HOLDMEDIA_HEIGHT * 33 / 100, {244, 246, 248}},
+    {"Please hold", 4, HOLDMEDIA_HEIGHT * 47 / 100, {176, 202, 222}},
 };
 
 #define DOTS 3
-#define DOT_RADIUS 6
-#define DOT_SPACING 28
-#define DOT_TOP 236
+#define DOT_RADIUS 7
+#define DOT_SPACING 32
+#define DOT_TOP (HOLDMEDIA_HEIGHT * 64 / 100)
 
 /* One character cell is the glyph and a one-dot gap. */
 static int line_left(const struct text_line *l)
