@@ -23,8 +23,8 @@ enum holdmedia_kind { HOLDMEDIA_AUDIO = 0, HOLDMEDIA_VIDEO = 1, HOLDMEDIA_KINDS 
 #define HOLDMEDIA_AUDIO_PEAK_DBFS (-20)
 
 /* Video: VP8 (RFC 7741) at 768×432 (16:9, and not a size a browser scales a 720p camera to, so
- * a test can tell the slate from the agent's picture), 10 frames a second, a 2 s loop that starts with a key
- * frame; key frames every HOLDMEDIA_KEYFRAME_INTERVAL frames. 90 kHz RTP clock. */
+ * a test can tell the slate from the agent's picture), 10 frames a second, a 2 s loop that starts
+ * with a key frame; key frames every HOLDMEDIA_KEYFRAME_INTERVAL frames. 90 kHz RTP clock. */
 #define HOLDMEDIA_WIDTH 768
 #define HOLDMEDIA_HEIGHT 432
 #define HOLDMEDIA_VIDEO_FPS 10u
