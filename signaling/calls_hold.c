@@ -47,7 +47,7 @@ void calls_handle_hold(struct calls *calls, struct ws_client *c, const struct pr
                              .id = call->leg[SIDE_CITIZEN].leg_id};
     if (calls->pool && worker_send(calls->pool, call->worker, &cmd) != 0) {
         calls->worker_queue_full++;
-        ws_send(c, proto_build_error(&m->id, "busy", "the media worker is busy; try again"));
+        ws_send(c, proto_build_error(&m->id, "gateway_busy", "the media worker is busy; try again"));
         return;
     }
     uint64_t now = now_ms();

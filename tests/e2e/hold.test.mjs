@@ -90,6 +90,7 @@ async function inbound(page) {
         out.videoPackets += s.packetsReceived || 0;
         out.size = s.frameWidth ? `${s.frameWidth}x${s.frameHeight}` : null;
         out.freezes += s.freezeCount || 0;
+        out.freezeSeconds = (out.freezeSeconds || 0) + (s.totalFreezesDuration || 0);
       }
     });
     return out;
@@ -114,7 +115,10 @@ async function holdFor(citizen, agent, seconds) {
   await tid(agent, 'hold').focus();
   await agent.keyboard.press('Enter'); // the console's buttons work from the keyboard
   for (const page of [citizen, agent]) await waitDebug(page, 'media', 'held', 5000);
-  assert.equal(await tid(agent, 'hold').getAttribute('aria-pressed'), 'true');
+  await agent.waitForFunction(() => document.querySelector('[data-testid="hold"]').dataset.held === 'true');
+  assert.match(await tid(agent, 'hold').innerText(), /hervatten/i, 'the button now resumes');
+  assert.ok(await tid(agent, 'hold').evaluate((b) => b === document.activeElement), 'focus stays on the button');
+  assert.ok(await tid(agent, 'hold-overlay').isVisible(), 'the frozen picture says why');
   assert.match(await stateText(citizen), /in de wacht/i);
   assert.match(await stateText(agent), /in de wacht/i);
   assert.equal(await tid(citizen, 'state-text').getAttribute('aria-live'), 'polite');
@@ -146,13 +150,17 @@ async function holdFor(citizen, agent, seconds) {
   assert.ok(c1.audioPackets - c0.audioPackets >= seconds * 40, `the citizen receives the hold audio: ${detail}`);
   assert.ok(c1.audioSamples - c0.audioSamples >= seconds * 40 * 960, `the citizen plays the hold audio: ${detail}`);
   assert.equal(c1.size, '768x432', detail);
-  // The decoder never stalls: at 10 frames a second a new frame comes every 100 ms; a busy
-  // machine (two Chromiums on shared cores) may delay one now and then, never for long.
-  assert.ok(maxGap < 700, `the longest wait for a hold frame was ${maxGap} ms: ${detail}`);
+  // The decoder never stalls: at 10 frames a second a new frame comes every 100 ms. The gap is
+  // sampled from outside the page, so on a busy machine (two Chromiums on shared cores) it
+  // includes the sampling's own delays; a real stall (a decoder waiting for the next key frame,
+  // up to the 2 s loop) would be longer than this bound.
+  assert.ok(maxGap < 1500, `the longest wait for a hold frame was ${maxGap} ms: ${detail}`);
+  const frozen = c1.freezeSeconds - c0.freezeSeconds;
+  assert.ok(frozen < seconds / 4, `Chromium counted ${frozen} s of ${seconds} as frozen: ${detail}`);
   // Nothing from the citizen reaches the agent (a packet in flight at the switch at most).
   assert.ok(a1.audioPackets - a0.audioPackets <= 3, `the agent hears nothing: ${detail}`);
   assert.ok(a1.videoPackets - a0.videoPackets <= 3, `the agent sees nothing new: ${detail}`);
-  return { slateMs, fps: (c1.videoFrames - c0.videoFrames) / seconds, maxGap, freezes: c1.freezes - c0.freezes };
+  return { slateMs, fps: (c1.videoFrames - c0.videoFrames) / seconds, maxGap, freezes: c1.freezes - c0.freezes, frozen };
 }
 
 async function resume(citizen, agent) {
@@ -163,7 +171,8 @@ async function resume(citizen, agent) {
   const { ms } = await until(citizen, (s) => s.size && s.size !== '768x432', 'the citizen sees the agent again', 5000);
   const pictureMs = Date.now() - t0;
   for (const page of [citizen, agent]) await waitDebug(page, 'media', 'flowing', 5000);
-  assert.equal(await tid(agent, 'hold').getAttribute('aria-pressed'), 'false');
+  assert.match(await tid(agent, 'hold').innerText(), /in de wacht zetten/i);
+  assert.ok(!(await tid(agent, 'hold-overlay').isVisible()));
   const c0 = await inbound(citizen);
   await citizen.waitForTimeout(3000);
   const c1 = await inbound(citizen);
