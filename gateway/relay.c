@@ -145,7 +145,7 @@ int relay_forward(struct leg *to, const struct leg_io *io, uint64_t now_us, uint
     if (!rtp_rewrite(rw, buf, h, now_us, clock_rate(kind)))
         return -ESTALE;
     if (kind == LEG_VIDEO && h->payload_type == SDP_PT_VP8)
-        rewrite_picture_id(to, h->ssrc, switching, (uint8_t *)h->payload, h->payload_len);
+        rewrite_picture_id(to, h->ssrc, switching, buf + (h->payload - buf), h->payload_len);
     size_t out_len = len;
     int rc = srtp_session_protect_rtp(&to->srtp, buf, &out_len, cap);
     if (rc != 0)

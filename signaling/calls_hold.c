@@ -47,7 +47,8 @@ void calls_handle_hold(struct calls *calls, struct ws_client *c, const struct pr
                              .id = call->leg[SIDE_CITIZEN].leg_id};
     if (calls->pool && worker_send(calls->pool, call->worker, &cmd) != 0) {
         calls->worker_queue_full++;
-        ws_send(c, proto_build_error(&m->id, "gateway_busy", "the media worker is busy; try again"));
+        ws_send(c,
+                proto_build_error(&m->id, "gateway_busy", "the media worker is busy; try again"));
         return;
     }
     uint64_t now = now_ms();
@@ -59,8 +60,11 @@ void calls_handle_hold(struct calls *calls, struct ws_client *c, const struct pr
         hold_account(calls, call, now);
         call->held = false;
     }
-    log_write(LOG_LEVEL_INFO, "calls", call->id, hold ? "on hold" : "resumed after %llu ms",
-              (unsigned long long)(call->held_ms));
+    if (hold)
+        log_write(LOG_LEVEL_INFO, "calls", call->id, "on hold (%u)", call->holds);
+    else
+        log_write(LOG_LEVEL_INFO, "calls", call->id, "resumed; %llu ms on hold in all",
+                  (unsigned long long)call->held_ms);
     if (m->id.present)
         ws_send(c, proto_build_ack(&m->id));
     for (int s = 0; s < 2; s++)
