@@ -8,6 +8,8 @@ hold, `hold` when on hold already.
   /usr/bin/python3 tests/e2e/hold_aiortc.test.py      (inside `unshare -n`; tests/e2e/run.sh does it)
 """
 
+import asyncio
+import json
 import os
 import sys
 import unittest
@@ -67,6 +69,38 @@ class AiortcHold(unittest.TestCase):
         finally:
             for p in peers:
                 p.kill()
+            rc = gw.stop()
+        self.assertEqual(rc, 0, "the gateway did not stop cleanly")
+
+    def test_hold_outside_a_call_is_refused(self):
+        """An agent not in a call gets `not_in_call`; a citizen may not hold at all."""
+        gw = Gateway().start()
+        try:
+            agent = balie_e2e.dev_login(gw.base, "agent", balie_e2e.BSN_OTHER)
+            citizen = balie_e2e.dev_login(gw.base, "citizen", balie_e2e.BSN_CITIZEN)
+
+            async def ask(cookie, type_):
+                ws = await balie_e2e.ws_connect(gw.base, cookie)
+                try:
+                    await ws.send(json.dumps({"type": type_, "id": 7}))
+                    while True:
+                        m = json.loads(await asyncio.wait_for(ws.recv(), timeout=3.0))
+                        if m.get("id") == 7:
+                            return m
+                finally:
+                    await ws.close()
+
+            async def run():
+                return [
+                    await ask(agent, "hold"),
+                    await ask(agent, "resume"),
+                    await ask(citizen, "hold"),
+                ]
+
+            replies = asyncio.run(run())
+            self.assertEqual([r.get("type") for r in replies], ["error"] * 3, replies)
+            self.assertEqual([r.get("code") for r in replies], ["not_in_call", "not_in_call", "forbidden"])
+        finally:
             rc = gw.stop()
         self.assertEqual(rc, 0, "the gateway did not stop cleanly")
 
