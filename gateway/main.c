@@ -7,10 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "balie/config.h"
 #include "balie/dtls.h"
+#include "balie/holdmedia.h"
 #include "balie/log.h"
 #include "balie/server.h"
 #include "balie/worker.h"
@@ -19,6 +21,13 @@ extern char **environ;
 
 /* SIGINT is the impatient stop (a developer's Ctrl-C): at most this much grace. */
 #define SIGINT_GRACE_S 2
+
+static uint64_t now_ms_monotonic(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 static void usage(FILE *out)
 {
@@ -150,6 +159,7 @@ int main(int argc, char **argv)
     struct server *srv = NULL;
     struct worker_pool *pool = NULL;
     struct dtls_identity *dtls = NULL;
+    struct holdmedia *hold = NULL;
     int rc = 1;
     /* One certificate for every leg, made at start (DESIGN.md §3); its fingerprint goes into
      * every offer and browsers check it. */
@@ -160,6 +170,15 @@ int main(int argc, char **argv)
     if (server_create(&srv, &cfg, dtls_identity_fingerprint(dtls)) != 0)
         goto out;
 
+    /* Hold media, encoded once for every worker. Without it a call on hold is only silent. */
+    uint64_t hold_t0 = now_ms_monotonic();
+    if (holdmedia_create(&hold) != 0)
+        log_error("main", "cannot encode the hold media: a call on hold gets silence");
+    else
+        log_info("main", "hold media ready: %zu bytes of audio, %zu of video, in %llu ms",
+                 hold->audio_bytes, hold->video_bytes,
+                 (unsigned long long)(now_ms_monotonic() - hold_t0));
+
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     struct worker_pool_config wcfg = {
         .count = cfg.media.workers > 0 ? cfg.media.workers : (cores > 0 ? (int)cores : 1),
@@ -168,6 +187,7 @@ int main(int argc, char **argv)
         .notify = server_wake,
         .notify_arg = srv,
         .dtls_identity = dtls,
+        .hold_media = hold,
     };
     int err = worker_pool_start(&pool, &wcfg);
     if (err != 0) {
@@ -195,5 +215,6 @@ out:
     worker_pool_stop(pool);
     server_destroy(srv);
     dtls_identity_free(dtls);
+    holdmedia_free(hold);
     return rc;
 }

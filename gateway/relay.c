@@ -6,6 +6,7 @@
 #include "balie/rtcp.h"
 #include "balie/sdp.h"
 #include "balie/srtp_session.h"
+#include "relay_internal.h"
 
 #define SR_LEN 28 /* RFC 3550 §6.4.1: header, SSRC and sender info, no report blocks */
 #define CNAME "balie"
@@ -109,40 +110,91 @@ bool relay_vp8_is_keyframe(const uint8_t *p, size_t len)
     return len > off && (p[off] & 0x01) == 0;
 }
 
-void relay_rtp(struct leg *from, const struct leg_io *io, uint64_t now_us, uint8_t *buf, size_t len,
-               size_t cap, const struct rtp_header *h, enum leg_kind kind)
+/* RFC 7741 §4.2: the 15-bit PictureID of a payload descriptor carries on across a change of
+ * source like the sequence number does, so the browser's frame bookkeeping (it orders frames by
+ * PictureID) sees one stream, not an old one starting over. Descriptors with a 7-bit PictureID
+ * or none pass unchanged. `switching`: this packet starts a new source. */
+static void rewrite_picture_id(struct leg *to, uint32_t src, bool switching, uint8_t *p, size_t len)
 {
-    struct leg *to = from->peer;
+    if (len < 4 || !(p[0] & 0x80) || !(p[1] & 0x80) || !(p[2] & 0x80))
+        return;
+    uint16_t in = (uint16_t)(((p[2] & 0x7F) << 8) | p[3]);
+    if (!to->picture_started || switching || src != to->picture_src) {
+        uint16_t first = to->picture_started ? (uint16_t)((to->picture_max + 1) & 0x7FFF) : in;
+        to->picture_offset = (uint16_t)((first - in) & 0x7FFF);
+        to->picture_src = src;
+        to->picture_max = first;
+        to->picture_started = true;
+    }
+    uint16_t out = (uint16_t)((in + to->picture_offset) & 0x7FFF);
+    if (((out - to->picture_max) & 0x7FFF) < 0x4000) /* newer, within half the space */
+        to->picture_max = out;
+    p[2] = (uint8_t)(0x80 | (out >> 8));
+    p[3] = (uint8_t)(out & 0xFF);
+}
+
+int relay_forward(struct leg *to, const struct leg_io *io, uint64_t now_us, uint8_t *buf,
+                  size_t len, size_t cap, const struct rtp_header *h, enum leg_kind kind)
+{
     socklen_t to_len = 0;
-    const struct sockaddr *dest = to ? leg_media_address(to, &to_len) : NULL;
-    if (!to || !leg_media_ready(to) || !dest || our_ssrc(to, kind) == 0) {
-        from->counters.no_peer++;
-        return;
-    }
-    /* Look before protecting: the payload is ciphertext afterwards. */
-    if (kind == LEG_VIDEO && from->keyframe_repeat_us != 0 && h->payload_type == SDP_PT_VP8 &&
-        relay_vp8_is_keyframe(h->payload, h->payload_len))
-        from->keyframe_seen = true;
-    if (!rtp_rewrite(&to->out[kind], buf, h, now_us, clock_rate(kind))) {
-        from->counters.rewrite_dropped++;
-        return;
-    }
+    const struct sockaddr *dest = leg_media_address(to, &to_len);
+    if (!leg_media_ready(to) || !dest || our_ssrc(to, kind) == 0)
+        return -ENOTCONN;
+    struct rtp_rewriter *rw = &to->out[kind];
+    bool switching = !rw->started || rw->resync || rw->in_ssrc != h->ssrc;
+    if (!rtp_rewrite(rw, buf, h, now_us, clock_rate(kind)))
+        return -ESTALE;
+    if (kind == LEG_VIDEO && h->payload_type == SDP_PT_VP8)
+        rewrite_picture_id(to, h->ssrc, switching, buf + (h->payload - buf), h->payload_len);
     size_t out_len = len;
     int rc = srtp_session_protect_rtp(&to->srtp, buf, &out_len, cap);
-    if (rc != 0) {
-        /* A NACKed packet the browser sends again has the sequence number it had: protecting
-         * it twice is refused (RFC 7714 nonce reuse; srtp_session.h). Retransmission needs RTX
-         * (RFC 4588), which we do not offer yet, so it is dropped and counted. */
-        if (rc == -EALREADY)
-            from->counters.retransmit_dropped++;
-        else
-            from->counters.protect_failed++;
-        return;
-    }
+    if (rc != 0)
+        return rc;
     io->send(io->ctx, buf, out_len, dest, to_len);
     to->out_packets[kind]++;
     to->out_bytes[kind] += len;
     to->out_payload_bytes[kind] += h->payload_len;
+    return 0;
+}
+
+void relay_rtp(struct leg *from, const struct leg_io *io, uint64_t now_us, uint8_t *buf, size_t len,
+               size_t cap, const struct rtp_header *h, enum leg_kind kind)
+{
+    struct leg *to = from->peer;
+    if (!to) {
+        from->counters.no_peer++;
+        return;
+    }
+    /* On hold, neither browser hears or sees the other (relay_hold). */
+    if (from->held || to->held) {
+        from->held_discarded++;
+        return;
+    }
+    /* Look before protecting: the payload is ciphertext afterwards. */
+    bool keyframe = kind == LEG_VIDEO && (to->keyframe_wait_us || from->keyframe_repeat_us) &&
+                    h->payload_type == SDP_PT_VP8 &&
+                    relay_vp8_is_keyframe(h->payload, h->payload_len);
+    if (kind == LEG_VIDEO && to->keyframe_wait_us != 0) {
+        if (!keyframe) {
+            from->held_discarded++; /* a delta frame would be decoded on the wrong picture */
+            return;
+        }
+        relay_hold_keyframe_came(to);
+    }
+    if (keyframe && from->keyframe_repeat_us != 0)
+        from->keyframe_seen = true;
+    int rc = relay_forward(to, io, now_us, buf, len, cap, h, kind);
+    if (rc == -ENOTCONN)
+        from->counters.no_peer++;
+    else if (rc == -ESTALE)
+        from->counters.rewrite_dropped++;
+    /* A NACKed packet the browser sends again has the sequence number it had: protecting it
+     * twice is refused (RFC 7714 nonce reuse; srtp_session.h). Retransmission needs RTX (RFC
+     * 4588), which we do not offer yet, so it is dropped and counted. */
+    else if (rc == -EALREADY)
+        from->counters.retransmit_dropped++;
+    else if (rc != 0)
+        from->counters.protect_failed++;
 }
 
 /* ---- RTCP --------------------------------------------------------------------------------- */
@@ -281,6 +333,7 @@ void relay_tick(struct leg *l, const struct leg_io *io, uint64_t now_us)
 {
     if (!leg_media_ready(l))
         return;
+    relay_hold_tick(l, io, now_us);
     if (l->keyframe_repeat_us != 0 && now_us >= l->keyframe_repeat_us) {
         l->keyframe_repeat_us = 0;
         if (!l->keyframe_seen)
@@ -297,5 +350,6 @@ uint64_t relay_next_timeout_us(const struct leg *l)
     uint64_t next = l->next_report_us;
     if (l->keyframe_repeat_us != 0 && l->keyframe_repeat_us < next)
         next = l->keyframe_repeat_us;
-    return next;
+    uint64_t hold = relay_hold_next_us(l);
+    return hold < next ? hold : next;
 }

@@ -216,7 +216,8 @@ static void switch_source(struct rtp_rewriter *rw, const struct rtp_header *h, u
 bool rtp_rewrite(struct rtp_rewriter *rw, uint8_t *pkt, const struct rtp_header *h, uint64_t now_us,
                  uint32_t clock_rate)
 {
-    if (!rw->started || h->ssrc != rw->in_ssrc) {
+    if (!rw->started || h->ssrc != rw->in_ssrc || rw->resync) {
+        rw->resync = false;
         switch_source(rw, h, now_us, clock_rate);
     } else if (seq_newer(h->seq, rw->max_in_seq)) {
         uint16_t out_seq = (uint16_t)(h->seq + rw->seq_offset);
@@ -237,6 +238,11 @@ bool rtp_rewrite(struct rtp_rewriter *rw, uint8_t *pkt, const struct rtp_header 
     bytes_put32(pkt + 4, h->timestamp + rw->ts_offset);
     bytes_put32(pkt + 8, rw->out_ssrc);
     return true;
+}
+
+void rtp_rewriter_resync(struct rtp_rewriter *rw)
+{
+    rw->resync = rw->started;
 }
 
 bool rtp_rewriter_map_seq_back(const struct rtp_rewriter *rw, uint16_t out_seq, uint16_t *in_seq)

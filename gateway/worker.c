@@ -50,6 +50,7 @@ struct worker {
 
     /* From here on, the worker thread's own. */
     const struct dtls_identity *identity;
+    const struct holdmedia *hold_media;
     struct udp_mux mux;
     struct leg *legs; /* every leg of this worker, newest first */
     struct leg_io io;
@@ -272,6 +273,21 @@ static void cmd_leg_restart(struct worker *w, const struct media_leg_params *p, 
     note_timer(w, l, now);
 }
 
+static void cmd_hold(struct worker *w, uint64_t leg_id, bool hold, uint64_t now)
+{
+    struct leg *l = find_leg(w, leg_id);
+    if (!l)
+        return;
+    if (hold)
+        relay_hold(l, w->hold_media, now);
+    else
+        relay_resume(l, &w->io, now);
+    /* The hold player's first packet, or the key frame wait, is due now. */
+    note_timer(w, l, now);
+    if (l->peer)
+        note_timer(w, l->peer, now);
+}
+
 static void leg_destroy(struct worker *w, struct leg *l)
 {
     struct media_leg_stats st;
@@ -328,6 +344,10 @@ static void handle_command(struct worker *w, struct worker_cmd *cmd)
     case WORKER_CMD_LEG_RESTART:
         if (cmd->ptr)
             cmd_leg_restart(w, cmd->ptr, now);
+        break;
+    case WORKER_CMD_HOLD:
+    case WORKER_CMD_RESUME:
+        cmd_hold(w, cmd->id, cmd->type == WORKER_CMD_HOLD, now);
         break;
     default:
         log_warn("worker", "worker %d: unknown command type %u ignored", w->index, cmd->type);
@@ -591,6 +611,7 @@ static int worker_open(struct worker *w, const struct worker_pool_config *cfg, i
     size_t cap = cfg->queue_capacity ? cfg->queue_capacity : 4096;
     w->index = index;
     w->identity = cfg->dtls_identity;
+    w->hold_media = cfg->hold_media;
     udp_mux_init(&w->mux);
     w->epoll_fd = w->wake_fd = w->udp_fd = -1;
     int err = msgq_init(&w->commands, cap, sizeof(struct worker_cmd));

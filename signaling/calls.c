@@ -179,6 +179,7 @@ static void end_call(struct calls *calls, struct call *call, const char *reason,
     if (call->flowing)
         queue_record_handled(calls->queue, call->service,
                              (uint32_t)((now_ms() - call->flowing_ms) / 1000u));
+    calls_hold_end(calls, call);
     queue_agent_release(calls->queue, call->agent_handle);
     for (struct call **p = &calls->list; *p; p = &(*p)->next) {
         if (*p == call) {
@@ -654,7 +655,7 @@ void calls_handle(struct calls *calls, struct ws_client *c, const struct proto_m
         break;
     case PROTO_HOLD:
     case PROTO_RESUME:
-        send_error(c, &m->id, "not_supported", "not supported by this gateway version yet");
+        calls_handle_hold(calls, c, m);
         break;
     }
 }
@@ -733,7 +734,7 @@ static void on_leg_state(struct calls *calls, struct call *call, int side, uint6
             calls->ice_restarts_recovered++;
             for (int s = 0; s < 2; s++)
                 if (call->client[s] && call->flowing)
-                    ws_send(call->client[s], proto_build_state(call->id, PROTO_MEDIA_FLOWING));
+                    ws_send(call->client[s], proto_build_state(call->id, calls_media_now(call)));
         }
         break;
     case MEDIA_LEG_FLOWING:
@@ -745,7 +746,7 @@ static void on_leg_state(struct calls *calls, struct call *call, int side, uint6
                       (unsigned long long)(call->flowing_ms - call->started_ms));
             for (int s = 0; s < 2; s++)
                 if (call->client[s])
-                    ws_send(call->client[s], proto_build_state(call->id, PROTO_MEDIA_FLOWING));
+                    ws_send(call->client[s], proto_build_state(call->id, calls_media_now(call)));
         }
         break;
     case MEDIA_LEG_FAILED:

@@ -36,6 +36,10 @@ struct call {
     struct call_leg leg[2];
     bool flowing;
     uint64_t started_ms, flowing_ms;
+    /* Hold (calls_hold.c): on hold since, the time on hold so far, how often. */
+    bool held;
+    uint64_t held_since_ms, held_ms;
+    uint32_t holds;
     struct journey_signal *journey; /* the citizen's session, taken over from the client */
     struct queue_call taken;        /* as it left the queue (notes valid while the agent has it) */
     struct call *next;
@@ -75,6 +79,7 @@ struct calls {
     struct opening_hours hours[CONFIG_MAX_SERVICES];
     struct appt_store *appointments;
     uint64_t transfers, prioritized, appointment_joins, closed_refusals, appointments_purged_ms;
+    uint64_t hold_ms; /* calls_hold.c: hold time of every hold that ended */
 };
 
 static inline uint64_t now_ms(void)
@@ -173,5 +178,12 @@ void calls_queue_tick(struct calls *calls, uint64_t now);
 
 /* transfer.c */
 void calls_transfer(struct calls *calls, struct ws_client *agent, const struct proto_msg *m);
+
+/* calls_hold.c: `hold` and `resume` from the agent; what the call's media is now (held,
+ * flowing or connecting) for `state` messages; the end of a call on hold; /metrics totals. */
+void calls_handle_hold(struct calls *calls, struct ws_client *c, const struct proto_msg *m);
+enum proto_media calls_media_now(const struct call *call);
+void calls_hold_end(struct calls *calls, struct call *call);
+void calls_hold_totals(const struct calls *calls, uint64_t *on_hold, double *hold_s);
 
 #endif

@@ -108,6 +108,13 @@ void calls_collect_metrics(struct strbuf *out, void *arg)
     metrics_write_simple(out, "balie_reconnect_refused_total", "counter",
                          "resume_session refused (unknown, used or expired token, other person).",
                          (double)calls->resume_refused);
+    uint64_t on_hold = 0;
+    double hold_s = 0;
+    calls_hold_totals(calls, &on_hold, &hold_s);
+    metrics_write_simple(out, "balie_calls_on_hold", "gauge", "Calls on hold now.",
+                         (double)on_hold);
+    metrics_write_simple(out, "balie_hold_seconds_total", "counter",
+                         "Time calls spent on hold, in seconds.", hold_s);
     metrics_write_simple(out, "balie_worker_queue_full_total", "counter",
                          "Calls failed because a media worker's command queue was full.",
                          (double)calls->worker_queue_full);

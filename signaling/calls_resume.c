@@ -141,9 +141,8 @@ static void send_where(struct calls *calls, struct ws_client *c)
     }
     if (!leg->answered)
         calls_send_offer(call, side); /* an ICE restart's offer went out while it was away */
-    ws_send(c, proto_build_state(call->id, call->flowing && !leg->reconnecting
-                                               ? PROTO_MEDIA_FLOWING
-                                               : PROTO_MEDIA_CONNECTING));
+    ws_send(c, proto_build_state(call->id, leg->reconnecting ? PROTO_MEDIA_CONNECTING
+                                                             : calls_media_now(call)));
 }
 
 void calls_resume_handle(struct calls *calls, struct ws_client *c, const struct proto_msg *m)

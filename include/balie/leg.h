@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "balie/holdmedia.h"
 #include "balie/ice.h"
 #include "balie/media.h"
 #include "balie/rtp.h"
@@ -110,6 +111,14 @@ struct leg {
     struct leg_sr_sent sr_sent[LEG_SR_HISTORY];
 
     struct leg_counters counters;
+    /* Hold (relay_hold): while `held`, neither the peer's media reaches this browser nor this
+     * browser's the peer; the player sends the hold media instead. Packets set aside for it
+     * are counted in `held_discarded`, which is not a drop (media_leg_stats.dropped). */
+    struct holdmedia_player hold;
+    uint64_t held_discarded;
+    /* After a resume: video to this browser waits for a key frame from the peer until this
+     * time (the hold video goes on meanwhile); 0 when not waiting. */
+    uint64_t keyframe_wait_us;
     uint64_t ice_connected_us; /* first valid check; 0 before */
     uint64_t rtcp_in, rtcp_out;
     uint64_t next_report_us;
@@ -126,6 +135,12 @@ struct leg {
     enum media_fail_stage failed; /* MEDIA_FAIL_NONE while alive */
     uint32_t rtt_ms;
     uint32_t keyframe_requests; /* PLI/FIR we sent this browser about its video (relay.c) */
+    /* The VP8 PictureIDs we send it (RFC 7741 §4.2), continuous across sources like the
+     * sequence numbers (relay.c): the source, its offset, the newest sent. */
+    uint32_t picture_src;
+    uint16_t picture_offset, picture_max;
+    bool picture_started;
+    bool held;
 
     /* ICE restart (leg_restart): the ufrag the worker's table still maps to this leg until the
      * leg closes or restarts again, and whether the browser's new answer is awaited. */

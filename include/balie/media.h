@@ -60,6 +60,17 @@ struct media_answer {
  * WORKER_CMD_LEG_CLOSE: id = leg. Sends DTLS close_notify, frees the leg, answers with
  *   WORKER_EVT_LEG_STATE / MEDIA_LEG_CLOSED. Unknown ids are ignored. */
 
+/* WORKER_CMD_HOLD: id = the citizen's leg. Neither browser's media reaches the other any more;
+ *   the hold media (balie/holdmedia.h) is played to this leg's browser instead, in real time,
+ *   on the same SSRCs, with sequence numbers, timestamps and VP8 PictureIDs continuous with
+ *   what it got before, so its decoders never stall. The peer's browser gets nothing: its
+ *   picture stands still and the console says why. Holding a held leg changes nothing.
+ * WORKER_CMD_RESUME: id = the held leg. Audio flows both ways again at once, numbers continuous
+ *   again; both browsers are asked for a key frame (PLI/FIR), and each side's video goes live
+ *   at that key frame (the hold video runs on until then, at most RELAY_KEYFRAME_WAIT_US).
+ * Both are answered by nothing: unknown ids are ignored, and the control thread tells the
+ * browsers itself. */
+
 enum media_leg_state {
     MEDIA_LEG_ICE_CONNECTED = 1, /* a check validated and nominated an address */
     MEDIA_LEG_DTLS_CONNECTED,    /* keys exported: SRTP ready */

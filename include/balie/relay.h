@@ -29,6 +29,23 @@ void relay_unbridge(struct leg *l);
  * keyframe, so the first picture reaches this one at once. */
 void relay_leg_ready(struct leg *l, const struct leg_io *io, uint64_t now_us);
 
+struct holdmedia;
+
+/* After a resume, video waits at most this long for the peer's key frame (relay_resume). */
+#define RELAY_KEYFRAME_WAIT_US 3000000u
+
+/* Puts `l` (the citizen's leg) on hold: from now on its peer's media no longer reaches its
+ * browser, nor its media the peer, and `media` is played to it instead, paced by relay_tick(),
+ * on the SSRCs it knows, with sequence numbers, timestamps and VP8 PictureIDs continuous with
+ * what it got before. `media` NULL: nothing is played. Holding a held leg changes nothing. */
+void relay_hold(struct leg *l, const struct holdmedia *media, uint64_t now_us);
+
+/* Takes `l` off hold. Audio is live again at once, both ways; video from each side's next key
+ * frame, which both browsers are asked for now (PLI, or FIR), and which each stream waits for
+ * (a delta frame would be decoded on top of the wrong picture): the hold video runs on until
+ * the peer's key frame comes, at most RELAY_KEYFRAME_WAIT_US. A leg not on hold: no-op. */
+void relay_resume(struct leg *l, const struct leg_io *io, uint64_t now_us);
+
 /* Forwards one authenticated RTP packet from `from`'s browser (already unprotected in `buf`,
  * parsed into `h`, classified as `kind`) to the peer. `buf` has room for `cap` bytes. */
 void relay_rtp(struct leg *from, const struct leg_io *io, uint64_t now_us, uint8_t *buf, size_t len,

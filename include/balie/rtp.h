@@ -88,6 +88,7 @@ struct rtp_rewriter {
     uint16_t max_out_seq; /* newest output sequence number, over all sources */
     uint32_t max_out_ts;  /* its timestamp */
     uint64_t max_out_us;  /* when it was written */
+    bool resync;          /* rtp_rewriter_resync(): the next packet starts a new source */
 };
 
 void rtp_rewriter_init(struct rtp_rewriter *rw, uint32_t out_ssrc);
@@ -99,6 +100,11 @@ void rtp_rewriter_init(struct rtp_rewriter *rw, uint32_t out_ssrc);
  * the caller must drop it. Callers stop feeding a source once they switch away from it. */
 bool rtp_rewrite(struct rtp_rewriter *rw, uint8_t *pkt, const struct rtp_header *h, uint64_t now_us,
                  uint32_t clock_rate);
+
+/* The current source resumes after a gap in which its packets were not forwarded (a call on
+ * hold): its next packet is treated as a new source's, so the output goes on from the last
+ * number sent instead of jumping over everything left out. */
+void rtp_rewriter_resync(struct rtp_rewriter *rw);
 
 /* Maps an output sequence number (as a NACK names it) back to the input's. Returns false when
  * that number was not sent from the current source (it belongs to an earlier source, or has

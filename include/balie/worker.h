@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 struct dtls_identity;
+struct holdmedia;
 
 /* The call commands and events (LEG_*, BRIDGE) are described in balie/media.h. */
 enum worker_cmd_type {
@@ -19,6 +20,8 @@ enum worker_cmd_type {
     WORKER_CMD_BRIDGE,
     WORKER_CMD_LEG_CLOSE,
     WORKER_CMD_LEG_RESTART,
+    WORKER_CMD_HOLD,
+    WORKER_CMD_RESUME,
 };
 
 enum worker_evt_type {
@@ -51,6 +54,9 @@ struct worker_pool_config {
     size_t queue_capacity; /* power of two; 0 = 4096 */
     /* Our DTLS certificate, shared read-only by every worker; must outlive the pool. */
     const struct dtls_identity *dtls_identity;
+    /* What a held leg plays (WORKER_CMD_HOLD), shared read-only by every worker; must outlive
+     * the pool. NULL: a held leg gets nothing. */
+    const struct holdmedia *hold_media;
     void (*notify)(void *arg);
     void *notify_arg;
 };

@@ -128,6 +128,8 @@ class Peer:
             "ws_close": None,
             "hung_up": False,
             "offer": None,
+            "video_sizes": {},  # "WxH" -> frames decoded at that size
+            "hold": None,  # --hold-at: frames decoded when hold and resume were sent
         }
         self.offer_at = None
         self.ended = asyncio.Event()
@@ -168,9 +170,12 @@ class Peer:
             await self.send("accept")
         await self.wait(self.called, self.a.timeout, "no call")
         await self.wait(self.media_up, self.a.timeout, "no audio and video decoded")
+        started = time.monotonic()
+        if self.a.hold_at is not None:
+            await self.hold_and_resume()
         # Count for the asked time, unless the call ends first.
         try:
-            await asyncio.wait_for(self.ended.wait(), self.a.seconds)
+            await asyncio.wait_for(self.ended.wait(), max(0.0, self.a.seconds - (time.monotonic() - started)))
         except asyncio.TimeoutError:
             pass
         if not self.ended.is_set() and self.a.hangup:
@@ -178,6 +183,24 @@ class Peer:
             await self.send("hangup")
         if not self.ended.is_set():
             await self.wait(self.ended, self.a.end_timeout, "no `ended`")
+
+    def frames(self):
+        return [self.s["audio_frames"], self.s["video_frames"]]
+
+    async def hold_and_resume(self):
+        """The agent's hold, --hold-for seconds, resume; with the two refusals a wrong order gets
+        (`resume` while not held, a second `hold`)."""
+        await asyncio.sleep(self.a.hold_at)
+        await self.send("resume")
+        await self.send("hold")
+        await asyncio.sleep(0.5)
+        await self.send("hold")
+        h = {"hold": self.frames()}
+        await asyncio.sleep(self.a.hold_for)
+        h["resume"] = self.frames()
+        await self.send("resume")
+        self.s["hold"] = h
+        self.emit("resumed", **h)
 
     async def wait(self, event, timeout, what):
         done = asyncio.ensure_future(event.wait())
@@ -283,6 +306,8 @@ class Peer:
                 if self.s["first_video_s"] is None:
                     self.s["first_video_s"] = round(time.monotonic() - self.offer_at, 3)
                 self.s["video_size"] = [frame.width, frame.height]
+                size = f"{frame.width}x{frame.height}"
+                self.s["video_sizes"][size] = self.s["video_sizes"].get(size, 0) + 1
             if self.s["video_frames"] and self.s["audio_frames"]:
                 self.media_up.set()
 
@@ -334,6 +359,8 @@ async def main():
     p.add_argument("--timeout", type=float, default=20.0, help="for each step before media")
     p.add_argument("--end-timeout", type=float, default=30.0, help="for `ended` after media")
     p.add_argument("--progress", action="store_true", help="a JSON line a second while media flows")
+    p.add_argument("--hold-at", type=float, default=None, help="agent: hold this long after media")
+    p.add_argument("--hold-for", type=float, default=4.0, help="agent: then resume after this long")
     a = p.parse_args()
     if a.subject is None:
         a.subject = balie_e2e.BSN_CITIZEN if a.role == "citizen" else balie_e2e.BSN_OTHER

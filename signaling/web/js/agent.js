@@ -589,7 +589,12 @@ function renderCallState() {
 function renderToggles() {
   $('mute').setAttribute('aria-pressed', String(st.muted));
   $('camera-off').setAttribute('aria-pressed', String(st.cameraOff));
-  $('hold').setAttribute('aria-pressed', String(st.held));
+  // Hold and resume are one button whose words say what it will do.
+  const hold = $('hold');
+  const holdKey = st.held ? 'agent.call.resumeAction' : 'agent.call.holdAction';
+  if (hold.dataset.i18n !== holdKey) setText(hold, holdKey);
+  hold.dataset.held = String(st.held);
+  $('hold-overlay').hidden = !st.held;
   const parts = [];
   if (st.muted) parts.push(t('self.muted'));
   if (st.cameraOff) parts.push(t('self.cameraOff'));
@@ -599,6 +604,8 @@ function renderToggles() {
 async function toggleHold() {
   if (!st.socket) return;
   const want = !st.held;
+  const btn = $('hold');
+  btn.disabled = true; // one request at a time
   try {
     await st.socket.request(want ? 'hold' : 'resume', {});
     st.held = want;
@@ -608,6 +615,10 @@ async function toggleHold() {
     const box = $('call-error');
     setText(box, 'agent.error.hold', { message: errorText(err) });
     box.hidden = false;
+  } finally {
+    btn.disabled = false;
+    // Keep the keyboard where it was: the button stays focused through the change of words.
+    if (document.activeElement === document.body) btn.focus();
   }
 }
 

@@ -185,6 +185,9 @@ static void peer_receive_srtp(struct media_peer *p, uint8_t *buf, size_t len)
         s->pt = h.payload_type;
         s->payload_len = h.payload_len;
         s->payload0 = h.payload_len ? h.payload[0] : 0;
+        memset(s->head, 0, sizeof(s->head));
+        memcpy(s->head, h.payload, h.payload_len < 4 ? h.payload_len : 4);
+        s->marker = h.marker;
     }
 }
 
@@ -241,7 +244,14 @@ int peer_send_rtp(struct media_peer *p, enum leg_kind kind, bool keyframe, uint3
         buf[8 + i] = (uint8_t)(s >> (24 - 8 * i));
     }
     size_t len = 12;
-    if (kind == LEG_VIDEO) {
+    if (kind == LEG_VIDEO && p->vp8_picture_id) {
+        buf[len++] = 0x90; /* VP8 descriptor: X = 1, S = 1; I = 1, M = 1 (RFC 7741 §4.2) */
+        buf[len++] = 0x80;
+        buf[len++] = (uint8_t)(0x80 | (p->picture_id >> 8));
+        buf[len++] = (uint8_t)p->picture_id;
+        p->picture_id = (uint16_t)((p->picture_id + 1) & 0x7FFF);
+        buf[len++] = keyframe ? 0x00 : 0x01;
+    } else if (kind == LEG_VIDEO) {
         buf[len++] = 0x10;                   /* VP8 descriptor: S = 1, partition 0 */
         buf[len++] = keyframe ? 0x00 : 0x01; /* VP8 payload header: P = 0 for a key frame */
     }

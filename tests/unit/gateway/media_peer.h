@@ -27,6 +27,8 @@ struct peer_rtp_seen {
     uint8_t pt;
     size_t payload_len;
     uint8_t payload0; /* first payload byte */
+    uint8_t head[4];  /* the first four payload bytes (a VP8 descriptor), zero-padded */
+    bool marker;
 };
 
 struct media_peer {
@@ -46,6 +48,8 @@ struct media_peer {
     uint16_t seq[LEG_KINDS];
     uint32_t ts[LEG_KINDS];
     uint8_t txid;
+    bool vp8_picture_id; /* its video carries a 15-bit PictureID, one frame a packet */
+    uint16_t picture_id;
     uint64_t now_us;
 
     /* What it received from the gateway. */

@@ -158,8 +158,14 @@ Test(worker_call, two_browsers_through_one_worker, .timeout = 60)
     cr_assert_eq(dtls_identity_create(&id), 0);
     struct control c = {.notify_fd = eventfd(0, EFD_NONBLOCK)};
     struct worker_pool *pool = NULL;
-    struct worker_pool_config cfg = {
-        .count = 1, .bind = "127.0.0.1", .dtls_identity = id, .notify = notify, .notify_arg = &c};
+    struct holdmedia *hold = NULL;
+    cr_assert_eq(holdmedia_create(&hold), 0);
+    struct worker_pool_config cfg = {.count = 1,
+                                     .bind = "127.0.0.1",
+                                     .dtls_identity = id,
+                                     .hold_media = hold,
+                                     .notify = notify,
+                                     .notify_arg = &c};
     cr_assert_eq(worker_pool_start(&pool, &cfg), 0);
     cr_assert_eq(worker_pool_dtls_identity(pool), id);
     int port = worker_pool_port(pool, 0);
@@ -212,6 +218,31 @@ Test(worker_call, two_browsers_through_one_worker, .timeout = 60)
     /* The receiver report of the first second reached both browsers. */
     WAIT_FOR(peers[0].p.rr >= 1 && peers[1].p.rr >= 1, "receiver reports");
 
+    /* Hold B: the worker's timer plays the hold media to B in real time, A gets nothing. */
+    size_t b_audio = peer_count_ssrc(&peers[1].p, 0xCB1, NULL);
+    size_t a_seen = peers[0].p.rtp_count;
+    send_cmd(pool, WORKER_CMD_HOLD, B_ID, 0, NULL);
+    uint64_t held_at = mono_ms();
+    WAIT_FOR(peer_count_ssrc(&peers[1].p, 0xCB1, NULL) >= b_audio + 50, "a second of hold audio");
+    uint64_t took = mono_ms() - held_at;
+    cr_assert_geq(took, 900, "50 packets of 20 ms are paced, not burst: %llu ms",
+                  (unsigned long long)took);
+    cr_assert_gt(peer_count_ssrc(&peers[1].p, 0xCB2, NULL), 10, "hold video too");
+    cr_assert_eq(peer_send_rtp(&peers[1].p, LEG_AUDIO, false, 0), 0);
+    pump(pool, &c, peers, 100);
+    cr_assert_eq(peers[0].p.rtp_count, a_seen, "nothing from B reaches A while on hold");
+    send_cmd(pool, WORKER_CMD_RESUME, B_ID, 0, NULL);
+    send_cmd(pool, WORKER_CMD_PING, 0, 0, NULL);
+    WAIT_FOR(c.pongs == 2, "the resume");
+    cr_assert_eq(peer_send_rtp(&peers[0].p, LEG_AUDIO, false, 0), 0);
+    cr_assert_eq(peer_send_rtp(&peers[1].p, LEG_AUDIO, false, 0), 0);
+    WAIT_FOR(peer_count_ssrc(&peers[0].p, 0xCA1, NULL) == 11, "B's audio again at A");
+    bool consecutive = false;
+    size_t n = peer_count_ssrc(&peers[1].p, 0xCB1, &consecutive);
+    cr_assert(consecutive, "B's audio: one continuous stream through hold and resume (%zu)", n);
+    (void)peer_count_ssrc(&peers[0].p, 0xCA1, &consecutive);
+    cr_assert(consecutive, "A's audio: continuous after the hold");
+
     struct worker_totals t;
     worker_pool_totals(pool, 0, &t);
     cr_assert_eq(t.legs, 2);
@@ -237,6 +268,7 @@ Test(worker_call, two_browsers_through_one_worker, .timeout = 60)
     }
     close(c.notify_fd);
     dtls_identity_free(id);
+    holdmedia_free(hold);
 }
 
 /* A leg whose credentials do not fit fails at once, and commands with payloads left in the
