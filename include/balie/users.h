@@ -105,4 +105,13 @@ const struct user *users_verify(const struct users *u, const char *id, const cha
 /* Frees the list (and wipes the hashes). The struct may be reused afterwards. */
 void users_free(struct users *u);
 
+struct balie_config;
+
+/* The users file's path: identity.users_file, or data_dir/users. 0, or -1 when too long. */
+int users_file_path(const struct balie_config *cfg, char *out, size_t len);
+
+/* `balie-gateway user add|remove|list …` (argv starts after "user"). Returns the exit
+ * status: 0, 1 (the command failed: an existing or unknown id, a short password), 2 (usage). */
+int users_cli(const struct balie_config *cfg, int argc, char **argv);
+
 #endif
