@@ -5,6 +5,8 @@
  *   POST /auth/logout                     → session ended, cookie cleared, 303 to /
  *   GET  /auth/dev/authorize              → the dev provider's login page
  *   POST /auth/dev/authorize              → the dev provider's form: 303 to the callback
+ *   GET  /auth/local/authorize            → the agents' password page (users file)
+ *   POST /auth/local/authorize            → its form: 303 to the callback
  * A POST must come from our own origin (CSRF). Logs name at most the first 8 hex characters of
  * a pseudonym: never a subject, a name or a client address. */
 #include <errno.h>
@@ -24,6 +26,8 @@
 #include "balie/metrics.h"
 #include "balie/session.h"
 #include "balie/strbuf.h"
+#include "balie/users.h"
+#include "auth_local.h"
 #include "form.h"
 #include "ratelimit.h"
 #include "server_internal.h"
@@ -32,11 +36,13 @@
 #define AUTH_MAX_PENDING 1024
 #define AUTH_FAILURES_PER_MINUTE 10
 #define DEV_PAGE "dev-login.html"
+#define LOCAL_PAGE "agent-login.html"
 
 /* Why logins failed, as counted in /metrics. The idp_error codes, and the gateway's own. */
 static const char *const failure_reasons[] = {
-    "bad_form",      "bad_role",     "bad_loa", "bad_bsn",      "bad_account", "bad_name",
-    "state_invalid", "code_invalid", "busy",    "rate_limited", "other",
+    "bad_form",        "bad_role",       "bad_loa",          "bad_bsn", "bad_account",
+    "bad_name",        "state_invalid",  "code_invalid",     "busy",    "rate_limited",
+    "bad_credentials", "account_locked", "users_unreadable", "other",
 };
 #define FAILURE_COUNT (sizeof(failure_reasons) / sizeof(failure_reasons[0]))
 
@@ -46,7 +52,9 @@ struct auth {
     struct login_store *logins;
     struct idp *providers[AUTH_MAX_PROVIDERS];
     size_t provider_count;
-    struct idp *dev; /* also in providers[] when enabled */
+    struct idp *dev;   /* also in providers[] when enabled */
+    struct idp *local; /* the users file's agents; also in providers[] when enabled */
+    struct auth_local *local_limits;
     struct ratelimit limiter;
     uint64_t logins_by[AUTH_MAX_PROVIDERS][2]; /* [provider][role] */
     uint64_t failures[FAILURE_COUNT];
@@ -223,6 +231,9 @@ static int route_login(struct server *srv, struct lws *wsi, struct http_session 
     char state[IDP_STATE_LEN + 1], url[1024];
     struct login_pending *login =
         login_begin(auth->logins, idp->id, ret ? ret : "/", server_now_ms(), state);
+    const char *loa = http_query_get(req, "loa");
+    if (login && loa && identity_loa_parse(loa, &login->wanted_loa) != 0)
+        login->wanted_loa = LOA_NONE; /* a level we do not know is not asked for */
     int rc = login ? idp->start(idp, state, login, url, sizeof(url)) : -1;
     OPENSSL_cleanse(state, sizeof(state));
     if (rc != 0)
@@ -327,9 +338,13 @@ static int route_session(struct server *srv, struct lws *wsi, struct http_sessio
     if (sess && sess->agent_id[0])
         append_json_field(&sb, "agent_id", sess->agent_id);
     strbuf_appendf(&sb, ",\"services\":[");
-    for (int i = 0; i < srv->cfg->service_count; i++) {
+    /* An agent's list holds only the services its account may take. */
+    for (int i = 0, shown = 0; i < srv->cfg->service_count; i++) {
         const struct config_service *svc = &srv->cfg->services[i];
-        strbuf_appendf(&sb, "%s{\"id\":\"", i ? "," : "");
+        if (sess && sess->role == SESSION_ROLE_AGENT &&
+            !users_service_allowed(sess->services, svc->id))
+            continue;
+        strbuf_appendf(&sb, "%s{\"id\":\"", shown++ ? "," : "");
         strbuf_append_json_escaped(&sb, svc->id);
         strbuf_appendf(&sb, "\",\"name\":{\"nl\":\"");
         strbuf_append_json_escaped(&sb, svc->name_nl);
@@ -372,10 +387,11 @@ static int route_logout(struct server *srv, struct lws *wsi, struct http_session
 
 /* The dev provider's page. Served with "Referrer-Policy: same-origin" so that its form post
  * carries a real Origin header (see post_origin_ok). */
-static int route_dev_page(struct server *srv, struct lws *wsi, struct http_session *hs)
+static int route_dev_page(struct server *srv, struct lws *wsi, struct http_session *hs,
+                          const char *page)
 {
     char path[PATH_MAX + 32];
-    snprintf(path, sizeof(path), "%s/%s", srv->web_root, DEV_PAGE);
+    snprintf(path, sizeof(path), "%s/%s", srv->web_root, page);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0 || st.st_size > 256 * 1024) {
@@ -417,7 +433,7 @@ static void use_query_state(const struct http_request *req, struct idp_params *p
 }
 
 static int route_dev_post(struct server *srv, struct lws *wsi, struct http_session *hs,
-                          const struct http_request *req)
+                          const struct http_request *req, bool local)
 {
     struct auth *auth = srv->auth;
     struct idp_error err = {.http_status = 400};
@@ -442,12 +458,15 @@ static int route_dev_post(struct server *srv, struct lws *wsi, struct http_sessi
         struct idp_params params;
         params_from_form(form, &params);
         use_query_state(req, &params);
-        if (idp_dev_authorize(auth->dev, &params, server_now_ms(), url, sizeof(url), &err) != 0)
+        uint64_t now = server_now_ms();
+        if ((local ? auth_local_authorize(auth->local_limits, auth->local, &params, now, url,
+                                          sizeof(url), &err)
+                   : idp_dev_authorize(auth->dev, &params, now, url, sizeof(url), &err)) != 0)
             rc = login_failed(srv, wsi, hs, req, &err);
         else
             rc = redirect(srv, wsi, hs, 303, url, NULL);
     }
-    OPENSSL_cleanse(form, sizeof(*form)); /* it held a BSN and a name */
+    OPENSSL_cleanse(form, sizeof(*form)); /* it held a BSN and a name, or a password */
     free(form);
     return rc;
 }
@@ -458,7 +477,8 @@ int auth_handle(struct server *srv, struct lws *wsi, struct http_session *hs,
     struct auth *auth = srv->auth;
     const char *uri = req->uri;
     bool dev_route = auth->dev && strcmp(uri, "/auth/dev/authorize") == 0;
-    bool post_route = strcmp(uri, "/auth/logout") == 0 || dev_route;
+    bool local_route = auth->local && strcmp(uri, "/auth/local/authorize") == 0;
+    bool post_route = strcmp(uri, "/auth/logout") == 0 || dev_route || local_route;
     srv->http_requests[ROUTE_AUTH]++;
     if (req->post && !post_route)
         return respond_page(srv, wsi, hs, 405, "Methode niet toegestaan. / Method not allowed.");
@@ -486,8 +506,9 @@ int auth_handle(struct server *srv, struct lws *wsi, struct http_session *hs,
         return req->post ? route_logout(srv, wsi, hs, req)
                          : respond_page(srv, wsi, hs, 405,
                                         "Uitloggen gaat met POST. / Log out with a POST.");
-    if (dev_route)
-        return req->post ? route_dev_post(srv, wsi, hs, req) : route_dev_page(srv, wsi, hs);
+    if (dev_route || local_route)
+        return req->post ? route_dev_post(srv, wsi, hs, req, local_route)
+                         : route_dev_page(srv, wsi, hs, local_route ? LOCAL_PAGE : DEV_PAGE);
     return respond_page(srv, wsi, hs, 404, "Niet gevonden. / Not found.");
 }
 
@@ -540,6 +561,40 @@ static int load_secret(struct server *srv)
     return 0;
 }
 
+/* The local provider: on with identity.local_provider = true, or with auto when the users
+ * file has agents. The file is read again when it changes, but whether the provider exists
+ * is decided here, at start. */
+static int init_local(struct server *srv)
+{
+    struct auth *auth = srv->auth;
+    const char *mode = srv->cfg->identity.local_provider;
+    char path[PATH_MAX], why[PATH_MAX + 128];
+    if (strcmp(mode, "false") == 0)
+        return 0;
+    if (users_file_path(srv->cfg, path, sizeof(path)) != 0) {
+        log_error("identity", "the users file's path is too long");
+        return -EINVAL;
+    }
+    auth->local =
+        idp_local_new(auth->secret, auth->secret_len, auth->logins, path, why, sizeof(why));
+    if (!auth->local) {
+        log_error("identity", "local agent login: %s", why);
+        return strcmp(mode, "true") == 0 ? -EIO : 0;
+    }
+    size_t agents = idp_local_agent_count(auth->local);
+    if (agents == 0 && strcmp(mode, "auto") == 0) {
+        auth->local->destroy(auth->local);
+        auth->local = NULL;
+        return 0;
+    }
+    auth->local_limits = auth_local_new();
+    if (!auth->local_limits)
+        return -ENOMEM;
+    auth->providers[auth->provider_count++] = auth->local;
+    log_info("identity", "local agent login enabled: %zu agent(s) in %s", agents, path);
+    return 0;
+}
+
 int auth_init(struct server *srv)
 {
     struct auth *auth = calloc(1, sizeof(*auth));
@@ -561,6 +616,9 @@ int auth_init(struct server *srv)
         log_warn("identity", "dev identity provider enabled: not for production (anyone can "
                              "log in as any BSN; set identity.dev_provider = false)");
     }
+    err = init_local(srv);
+    if (err)
+        return err;
     ratelimit_init(&auth->limiter, AUTH_FAILURES_PER_MINUTE, 60u * 1000u);
     metrics_add_collector(collect_auth_metrics, srv);
     return 0;
@@ -576,6 +634,7 @@ void auth_free(struct server *srv)
     for (size_t i = 0; i < auth->provider_count; i++)
         auth->providers[i]->destroy(auth->providers[i]);
     login_store_free(auth->logins);
+    auth_local_free(auth->local_limits);
     OPENSSL_cleanse(auth, sizeof(*auth));
     free(auth);
     srv->auth = NULL;

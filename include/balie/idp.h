@@ -107,6 +107,11 @@ struct login_pending *login_begin(struct login_store *ls, const char *provider,
  * pending for the callback. */
 bool login_claim(struct login_store *ls, const char *state, const char *provider, uint64_t now_ms);
 
+/* Whether login_claim() would succeed now, without claiming: a provider that must do slow work
+ * first (a password check) looks before it leaps, so a made-up state costs nothing. */
+bool login_claimable(struct login_store *ls, const char *state, const char *provider,
+                     uint64_t now_ms);
+
 /* Takes the login `state` names out of the store (single use). Returns 0 and fills `out`, or
  * -1 when the state is unknown, used, expired (IDP_STATE_TTL_MS) or of another provider. */
 int login_take(struct login_store *ls, const char *state, const char *provider, uint64_t now_ms,
@@ -171,6 +176,28 @@ struct idp *idp_dev_new(const unsigned char *secret, size_t secret_len, struct l
  * URL (/auth/callback/dev?code=…&state=…). Returns 0, or -1 and fills `err`. */
 int idp_dev_authorize(struct idp *dev, const struct idp_params *form, uint64_t now_ms, char *url,
                       size_t url_len, struct idp_error *err);
+
+/* ---- The local provider: agents' passwords from the users file (users.h). ---- */
+
+/* `users_path` is read now and again whenever the file changes (size, time or inode), so
+ * `balie-gateway user add|remove` takes effect without a restart. `secret` and `logins` must
+ * outlive the provider. Returns NULL when out of memory or the file cannot be read (the
+ * reason in `why`). */
+struct idp *idp_local_new(const unsigned char *secret, size_t secret_len,
+                          struct login_store *logins, const char *users_path, char *why,
+                          size_t why_len);
+
+/* How many agents the users file holds (after reading it again if it changed). */
+size_t idp_local_agent_count(struct idp *local);
+
+/* The local login page's form post (POST /auth/local/authorize: state, username, password).
+ * Checks, in this order: the state (pending, of `local`, not yet answered: a made-up state
+ * costs no password check), then the password (one scrypt, the same for unknown agents),
+ * then claims the state, keeps an agent identity (level basis: one factor; the services and
+ * display name from the file) under a one-time code and writes the callback URL. Returns 0,
+ * or -1 and fills `err` (`state_invalid`, `bad_credentials`, `busy`). */
+int idp_local_authorize(struct idp *local, const struct idp_params *form, uint64_t now_ms,
+                        char *url, size_t url_len, struct idp_error *err);
 
 /* A BSN: exactly 9 digits, not all zero, passing the elfproef (11-test):
  * 9·d1 + 8·d2 + … + 2·d8 − 1·d9 is a multiple of 11. */
