@@ -191,7 +191,8 @@ static int login_failed(struct server *srv, struct lws *wsi, struct http_session
                         const struct http_request *req, const struct idp_error *err)
 {
     count_failure(srv->auth, err->code);
-    ratelimit_fail(&srv->auth->limiter, client_key(req), server_now_ms());
+    if (err->http_status != 503) /* the gateway was busy: not the client's failure */
+        ratelimit_fail(&srv->auth->limiter, client_key(req), server_now_ms());
     log_info("auth", "login refused: %s", err->code);
     return respond_page(srv, wsi, hs, err->http_status ? err->http_status : 400, err->message);
 }

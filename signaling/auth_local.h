@@ -10,7 +10,7 @@
 
 #define AUTH_LOCAL_ACCOUNT_FAILURES 5                    /* wrong passwords per account … */
 #define AUTH_LOCAL_ACCOUNT_WINDOW_MS (15u * 60u * 1000u) /* … in this window */
-#define AUTH_LOCAL_CHECKS_PER_S 4                        /* scrypt runs per second, in all */
+#define AUTH_LOCAL_CHECKS_PER_S 2                        /* scrypt runs per second, in all */
 
 struct auth_local;
 

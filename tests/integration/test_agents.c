@@ -138,6 +138,12 @@ static long post_login(const char *state, const char *user, const char *password
     snprintf(path, sizeof(path), "/auth/local/authorize?state=%s", state);
     struct http_response r;
     long status = call(path, body, header, &r);
+    /* 503: the gateway's password checks for this second are used up; try again. */
+    for (int i = 0; i < 20 && status == 503; i++) {
+        http_response_free(&r);
+        usleep(500000);
+        status = call(path, body, header, &r);
+    }
     if (status == 303)
         cr_assert(http_header(&r, "location", callback, len));
     http_response_free(&r);
@@ -257,9 +263,7 @@ Test(agents, failed_logins_end_in_429_per_account_and_per_client)
         snprintf(user, sizeof(user), "nobody%d", i);
         last = post_login(state, user, "wrong password!", "X-Forwarded-For: 203.0.113.5", callback,
                           sizeof(callback));
-        cr_assert(last == 400 || last == 429 || last == 503, "%ld", last);
-        if (last == 503)
-            usleep(300000); /* the per-second budget of password checks */
+        cr_assert(last == 400 || last == 429, "%ld", last);
     }
     cr_assert_eq(last, 429, "the client was never limited");
     struct http_response r;
