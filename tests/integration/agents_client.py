@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """Agents and citizens for tests/integration/test_agents.c, over the real balie.v1 WebSocket.
 
-    agents_client.py BASE_URL AGENT_COOKIE
+    agents_client.py BASE_URL AGENT_COOKIE [names]
+
+With "names" the gateway runs with identity.show_citizen_name = true, and the agent must see the
+name the citizen's provider gave.
 
 The agent (already logged in with the local provider; its account may take `paspoort` only)
 and citizens logged in with the dev provider at several levels. Each check prints one line,
@@ -81,7 +84,7 @@ async def queue_until(ws, wanted, seconds):
     return last
 
 
-async def main(base, agent_cookie):
+async def main(base, agent_cookie, names):
     agent = await connect(base, agent_cookie)
     await agent.send(json.dumps({"type": "presence", "id": 1, "status": "available",
                                  "services": ["paspoort"]}))
@@ -138,10 +141,14 @@ async def main(base, agent_cookie):
     peer = call.get("peer", {})
     check("the call names the citizen's level and provider",
           peer.get("loa") == "substantieel" and peer.get("provider") == "dev", call)
-    check("no name without identity.show_citizen_name", "display_name" not in peer, call)
+    if names:
+        check("the name with identity.show_citizen_name", peer.get("display_name") == "Test Persoon",
+              call)
+    else:
+        check("no name without identity.show_citizen_name", "display_name" not in peer, call)
     for ws in (agent, low, high):
         await ws.close()
 
 
-asyncio.run(main(sys.argv[1], sys.argv[2]))
+asyncio.run(main(sys.argv[1], sys.argv[2], len(sys.argv) > 3 and sys.argv[3] == "names"))
 sys.exit(failures)

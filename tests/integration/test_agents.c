@@ -150,6 +150,33 @@ static long post_login(const char *state, const char *user, const char *password
     return status;
 }
 
+/* The whole password login; writes "balie_session=…". */
+static void login(const char *user, const char *password, char *cookie, size_t len)
+{
+    char page[256], state[64], callback[512], set_cookie[256];
+    begin(page, sizeof(page), state, sizeof(state));
+    cr_assert_eq(post_login(state, user, password, NULL, callback, sizeof(callback)), 303);
+    struct http_response r;
+    cr_assert_eq(call(callback, NULL, NULL, &r), 303);
+    cr_assert(http_header(&r, "set-cookie", set_cookie, sizeof(set_cookie)));
+    snprintf(cookie, len, "%.*s", (int)strcspn(set_cookie, ";"), set_cookie);
+    http_response_free(&r);
+}
+
+/* Runs tests/integration/agents_client.py; returns what it printed (asserting it passed). */
+static void run_client(const char *cookie, const char *mode, char *report, size_t len)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s/tests/integration/agents_client.py %s '%s' %s",
+             BALIE_SOURCE_DIR, d.base, cookie, mode);
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    size_t n = fread(report, 1, len - 1, p);
+    report[n] = '\0';
+    int status = pclose(p);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", report);
+}
+
 Test(agents, added_on_the_command_line_then_logged_in_with_only_its_services)
 {
     make_config(NULL);
@@ -208,16 +235,8 @@ Test(agents, added_on_the_command_line_then_logged_in_with_only_its_services)
     cr_assert_null(strstr(r.body, "\"id\":\"algemeen\""), "only the agent's services: %s", r.body);
     http_response_free(&r);
 
-    char cmd[512];
-    snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s/tests/integration/agents_client.py %s '%s'",
-             BALIE_SOURCE_DIR, d.base, cookie);
-    FILE *p = popen(cmd, "r");
-    cr_assert_not_null(p);
     char report[4096];
-    size_t n = fread(report, 1, sizeof(report) - 1, p);
-    report[n] = '\0';
-    int status = pclose(p);
-    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", report);
+    run_client(cookie, "", report, sizeof(report));
     cr_assert(strstr(report, "ok a citizen below the level is refused with loa_too_low"), "%s",
               report);
 
@@ -233,6 +252,20 @@ Test(agents, added_on_the_command_line_then_logged_in_with_only_its_services)
     cr_assert_null(strstr(d.log, "a.jansen"), "the account name is in the log:\n%s", d.log);
     cr_assert_null(strstr(d.log, "Anna"), "the name is in the log:\n%s", d.log);
     cr_assert_null(strstr(d.log, PASSWORD), "%s", d.log);
+}
+
+Test(agents, citizen_names_reach_agents_only_when_configured)
+{
+    make_config("[identity]\nshow_citizen_name = true");
+    char out[1024], cookie[128], report[4096];
+    cr_assert_eq(user_cmd(PASSWORD, "add a.jansen --services paspoort", out, sizeof(out)), 0, "%s",
+                 out);
+    cr_assert_eq(daemon_start(&d, config, NULL), 0, "%s", d.log);
+    login("a.jansen", PASSWORD, cookie, sizeof(cookie));
+    run_client(cookie, "names", report, sizeof(report));
+    cr_assert(strstr(report, "ok the name with identity.show_citizen_name"), "%s", report);
+    daemon_stop(&d, SIGTERM, 5000, NULL);
+    cr_assert_null(strstr(d.log, "Test Persoon"), "the name is in the log:\n%s", d.log);
 }
 
 Test(agents, failed_logins_end_in_429_per_account_and_per_client)
