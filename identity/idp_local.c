@@ -9,8 +9,7 @@
 
 #include <openssl/crypto.h>
 
-#include "balie/idp.h"
-#include "balie/users.h"
+#include "balie/idp_local.h"
 
 #define LOCAL_MAX_CODES 64
 
@@ -144,13 +143,14 @@ static int agent_identity(struct idp_local *lp, const struct user *u, struct ide
     return rc;
 }
 
-int idp_local_authorize(struct idp *idp, const struct idp_params *form, uint64_t now_ms, char *url,
-                        size_t url_len, struct idp_error *err)
+int idp_local_prepare(struct idp *idp, const struct idp_params *form, uint64_t now_ms,
+                      struct idp_local_check *check, struct idp_error *err)
 {
     struct idp_local *lp = (struct idp_local *)idp;
     const char *state = idp_params_get(form, "state");
     const char *username = idp_params_get(form, "username");
     const char *password = idp_params_get(form, "password");
+    memset(check, 0, sizeof(*check));
     if (!login_claimable(lp->logins, state, "local", now_ms)) {
         set_error(err, "state_invalid", 400,
                   "Deze inlogpoging is verlopen of al gebruikt. Begin opnieuw. / "
@@ -163,31 +163,71 @@ int idp_local_authorize(struct idp *idp, const struct idp_params *form, uint64_t
                   "Inloggen kan nu niet. / Logging in is not possible now.");
         return -1;
     }
-    const struct user *u =
-        users_verify(&lp->users, username, password, password ? strlen(password) : 0);
-    if (!u) {
-        set_error(err, "bad_credentials", 400,
-                  "De gebruikersnaam of het wachtwoord klopt niet. / "
-                  "The user name or password is not correct.");
-        return -1;
+    snprintf(check->state, sizeof(check->state), "%s", state);
+    const struct user *u = username ? users_find(&lp->users, username) : NULL;
+    check->known = u != NULL;
+    if (u)
+        check->against = *u;
+    else
+        users_dummy(&lp->users, &check->against);
+    size_t len = password ? strlen(password) : 0;
+    check->usable = password && len <= USERS_PASSWORD_MAX;
+    if (check->usable) {
+        memcpy(check->password, password, len);
+        check->password_len = len;
     }
+    return 0;
+}
+
+void idp_local_run(struct idp_local_check *check)
+{
+    /* Always one KDF, also for an unknown id or an unusable password: the time says nothing. */
+    bool matches = users_password_matches(&check->against, check->password, check->password_len);
+    check->matched = matches && check->known && check->usable;
+    OPENSSL_cleanse(check->password, sizeof(check->password));
+}
+
+int idp_local_complete(struct idp *idp, struct idp_local_check *check, uint64_t now_ms, char *url,
+                       size_t url_len, struct idp_error *err)
+{
+    struct idp_local *lp = (struct idp_local *)idp;
     struct identity_verified id;
     char code[IDP_CODE_LEN + 1];
     int rc = -1;
-    if (agent_identity(lp, u, &id) != 0) {
+    memset(&id, 0, sizeof(id));
+    if (!check->matched) {
+        set_error(err, "bad_credentials", 400,
+                  "De gebruikersnaam of het wachtwoord klopt niet. / "
+                  "The user name or password is not correct.");
+    } else if (agent_identity(lp, &check->against, &id) != 0) {
         set_error(err, "no_secret", 503, "Inloggen kan nu niet. / Logging in is not possible now.");
-    } else if (!login_claim(lp->logins, state, "local", now_ms) ||
-               code_issue(lp->codes, state, &id, now_ms, code) != 0) {
+    } else if (!login_claim(lp->logins, check->state, "local", now_ms)) {
+        /* Answered meanwhile (two posts of one form): the first one won. */
+        set_error(err, "state_invalid", 400,
+                  "Deze inlogpoging is verlopen of al gebruikt. Begin opnieuw. / "
+                  "This login attempt has expired or was already used. Please start again.");
+    } else if (code_issue(lp->codes, check->state, &id, now_ms, code) != 0) {
         set_error(err, "busy", 503,
                   "Het is te druk om in te loggen; probeer het over een minuut. / "
                   "Too many logins at once; try again in a minute.");
     } else {
-        int n = snprintf(url, url_len, "/auth/callback/local?code=%s&state=%s", code, state);
+        int n = snprintf(url, url_len, "/auth/callback/local?code=%s&state=%s", code, check->state);
         rc = n > 0 && (size_t)n < url_len ? 0 : -1;
         if (rc != 0)
             set_error(err, "internal", 500, "Er ging iets mis. / Something went wrong.");
     }
     OPENSSL_cleanse(code, sizeof(code));
     identity_verified_clear(&id);
+    OPENSSL_cleanse(check, sizeof(*check));
     return rc;
+}
+
+int idp_local_authorize(struct idp *idp, const struct idp_params *form, uint64_t now_ms, char *url,
+                        size_t url_len, struct idp_error *err)
+{
+    struct idp_local_check check;
+    if (idp_local_prepare(idp, form, now_ms, &check, err) != 0)
+        return -1;
+    idp_local_run(&check);
+    return idp_local_complete(idp, &check, now_ms, url, url_len, err);
 }

@@ -152,21 +152,31 @@ int users_set_password(struct user *u, const char *password, size_t len,
     return scrypt(kdf, u->salt, password, len, u->hash);
 }
 
+void users_dummy(const struct users *u, struct user *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->kdf = u->count ? u->list[0].kdf : USERS_KDF_DEFAULT;
+}
+
+bool users_password_matches(const struct user *u, const char *password, size_t len)
+{
+    unsigned char got[USERS_HASH_LEN];
+    bool usable = password && len <= USERS_PASSWORD_MAX;
+    int rc = scrypt(&u->kdf, u->salt, usable ? password : "", usable ? len : 0, got);
+    bool equal = CRYPTO_memcmp(got, u->hash, USERS_HASH_LEN) == 0;
+    OPENSSL_cleanse(got, sizeof(got));
+    return rc == 0 && usable && equal;
+}
+
 const struct user *users_verify(const struct users *u, const char *id, const char *password,
                                 size_t len)
 {
     const struct user *found = id ? users_find(u, id) : NULL;
     /* The same work whether or not the id exists: a dummy with the cost real lines have. */
     struct user dummy;
-    memset(&dummy, 0, sizeof(dummy));
-    dummy.kdf = u->count ? u->list[0].kdf : USERS_KDF_DEFAULT;
-    const struct user *against = found ? found : &dummy;
-    unsigned char got[USERS_HASH_LEN];
-    bool usable = password && len <= USERS_PASSWORD_MAX;
-    int rc = scrypt(&against->kdf, against->salt, usable ? password : "", usable ? len : 0, got);
-    bool equal = CRYPTO_memcmp(got, against->hash, USERS_HASH_LEN) == 0;
-    OPENSSL_cleanse(got, sizeof(got));
-    return rc == 0 && usable && found && equal ? found : NULL;
+    users_dummy(u, &dummy);
+    bool matches = users_password_matches(found ? found : &dummy, password, len);
+    return found && matches ? found : NULL;
 }
 
 /* ---- The list ---- */

@@ -24,6 +24,7 @@
 #include "balie/idp.h"
 #include "balie/log.h"
 #include "balie/metrics.h"
+#include "balie/server.h"
 #include "balie/session.h"
 #include "balie/strbuf.h"
 #include "balie/users.h"
@@ -186,15 +187,22 @@ static void count_failure(struct auth *auth, const char *reason)
     auth->failures[FAILURE_COUNT - 1]++;
 }
 
-/* A failed login attempt: counted, logged without personal data, answered with a page. */
-static int login_failed(struct server *srv, struct lws *wsi, struct http_session *hs,
-                        const struct http_request *req, const struct idp_error *err)
+/* A failed login attempt of `client`: counted, logged without personal data, answered with a
+ * page. */
+static int login_failed_of(struct server *srv, struct lws *wsi, struct http_session *hs,
+                           const char *client, const struct idp_error *err)
 {
     count_failure(srv->auth, err->code);
     if (err->http_status != 503) /* the gateway was busy: not the client's failure */
-        ratelimit_fail(&srv->auth->limiter, client_key(req), server_now_ms());
+        ratelimit_fail(&srv->auth->limiter, client, server_now_ms());
     log_info("auth", "login refused: %s", err->code);
     return respond_page(srv, wsi, hs, err->http_status ? err->http_status : 400, err->message);
+}
+
+static int login_failed(struct server *srv, struct lws *wsi, struct http_session *hs,
+                        const struct http_request *req, const struct idp_error *err)
+{
+    return login_failed_of(srv, wsi, hs, client_key(req), err);
 }
 
 static struct idp *find_provider(const struct auth *auth, const char *id)
@@ -460,9 +468,14 @@ static int route_dev_post(struct server *srv, struct lws *wsi, struct http_sessi
         params_from_form(form, &params);
         use_query_state(req, &params);
         uint64_t now = server_now_ms();
-        if ((local ? auth_local_authorize(auth->local_limits, auth->local, &params, now, url,
-                                          sizeof(url), &err)
-                   : idp_dev_authorize(auth->dev, &params, now, url, sizeof(url), &err)) != 0)
+        /* A password check runs on the verifier thread: the answer is written when it is
+         * done (auth_poll, auth_answer_deferred). */
+        int started = local ? auth_local_submit(auth->local_limits, auth->local, &params, now,
+                                                client_key(req), hs, wsi, &err)
+                            : 0;
+        if (started == 1)
+            rc = 0;
+        else if (local || idp_dev_authorize(auth->dev, &params, now, url, sizeof(url), &err) != 0)
             rc = login_failed(srv, wsi, hs, req, &err);
         else
             rc = redirect(srv, wsi, hs, 303, url, NULL);
@@ -588,7 +601,7 @@ static int init_local(struct server *srv)
         auth->local = NULL;
         return 0;
     }
-    auth->local_limits = auth_local_new();
+    auth->local_limits = auth_local_new(server_wake, srv);
     if (!auth->local_limits)
         return -ENOMEM;
     auth->providers[auth->provider_count++] = auth->local;
@@ -639,6 +652,42 @@ void auth_free(struct server *srv)
     OPENSSL_cleanse(auth, sizeof(*auth));
     free(auth);
     srv->auth = NULL;
+}
+
+static void local_ready(void *owner, void *wsi, void *arg)
+{
+    (void)arg;
+    struct http_session *hs = owner;
+    hs->deferred_ready = true;
+    lws_callback_on_writable(wsi);
+}
+
+void auth_poll(struct server *srv)
+{
+    if (srv->auth && srv->auth->local_limits)
+        auth_local_poll(srv->auth->local_limits, srv->auth->local, server_now_ms(), local_ready,
+                        srv);
+}
+
+int auth_answer_deferred(struct server *srv, struct lws *wsi, struct http_session *hs)
+{
+    struct auth *auth = srv->auth;
+    int rc = 0;
+    char url[512], client[AUTH_LOCAL_KEY_MAX];
+    struct idp_error err = {.http_status = 400};
+    if (!auth || !auth->local_limits ||
+        !auth_local_take(auth->local_limits, hs, &rc, url, sizeof(url), &err, client))
+        return 0;
+    int out = rc == 0 ? redirect(srv, wsi, hs, 303, url, NULL)
+                      : login_failed_of(srv, wsi, hs, client, &err);
+    OPENSSL_cleanse(url, sizeof(url));
+    return out;
+}
+
+void auth_forget(struct server *srv, struct http_session *hs)
+{
+    if (srv->auth)
+        auth_local_forget(srv->auth->local_limits, hs);
 }
 
 void auth_tick(struct server *srv, uint64_t now_ms)

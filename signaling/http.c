@@ -383,6 +383,10 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
         return handle_request(srv, wsi, hs, uri);
     }
     case LWS_CALLBACK_HTTP_WRITEABLE:
+        if (hs && hs->deferred_ready && !hs->body) {
+            hs->deferred_ready = false;
+            return auth_answer_deferred(srv, wsi, hs);
+        }
         if (!hs || !hs->body)
             return 0;
         return write_body(wsi, hs);
@@ -394,6 +398,7 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
         return lws_http_transaction_completed(wsi) ? -1 : 0;
     case LWS_CALLBACK_CLOSED_HTTP:
         if (hs) {
+            auth_forget(srv, hs);
             free(hs->body);
             hs->body = NULL;
             if (hs->req)

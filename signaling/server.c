@@ -170,6 +170,7 @@ static void server_check_finished(struct server *srv)
 
 void server_on_wake(struct server *srv)
 {
+    auth_poll(srv); /* password checks the verifier thread finished */
     if (srv->pool)
         worker_pool_drain(srv->pool, on_worker_event, srv);
 

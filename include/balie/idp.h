@@ -177,28 +177,6 @@ struct idp *idp_dev_new(const unsigned char *secret, size_t secret_len, struct l
 int idp_dev_authorize(struct idp *dev, const struct idp_params *form, uint64_t now_ms, char *url,
                       size_t url_len, struct idp_error *err);
 
-/* ---- The local provider: agents' passwords from the users file (users.h). ---- */
-
-/* `users_path` is read now and again whenever the file changes (size, time or inode), so
- * `balie-gateway user add|remove` takes effect without a restart. `secret` and `logins` must
- * outlive the provider. Returns NULL when out of memory or the file cannot be read (the
- * reason in `why`). */
-struct idp *idp_local_new(const unsigned char *secret, size_t secret_len,
-                          struct login_store *logins, const char *users_path, char *why,
-                          size_t why_len);
-
-/* How many agents the users file holds (after reading it again if it changed). */
-size_t idp_local_agent_count(struct idp *local);
-
-/* The local login page's form post (POST /auth/local/authorize: state, username, password).
- * Checks, in this order: the state (pending, of `local`, not yet answered: a made-up state
- * costs no password check), then the password (one scrypt, the same for unknown agents),
- * then claims the state, keeps an agent identity (level basis: one factor; the services and
- * display name from the file) under a one-time code and writes the callback URL. Returns 0,
- * or -1 and fills `err` (`state_invalid`, `bad_credentials`, `busy`). */
-int idp_local_authorize(struct idp *local, const struct idp_params *form, uint64_t now_ms,
-                        char *url, size_t url_len, struct idp_error *err);
-
 /* A BSN: exactly 9 digits, not all zero, passing the elfproef (11-test):
  * 9·d1 + 8·d2 + … + 2·d8 − 1·d9 is a multiple of 11. */
 bool identity_bsn_valid(const char *text);

@@ -102,6 +102,14 @@ const struct user *users_find(const struct users *u, const char *id);
 const struct user *users_verify(const struct users *u, const char *id, const char *password,
                                 size_t len);
 
+/* The dummy an unknown id is checked against: the cost of the file's first line (or the
+ * default), a zero salt and a hash no password produces in practice. */
+void users_dummy(const struct users *u, struct user *out);
+
+/* Whether `password` hashes to `u`'s hash: one KDF, compared with CRYPTO_memcmp. Thread-safe.
+ * False for a NULL or over-long password (after running the KDF all the same). */
+bool users_password_matches(const struct user *u, const char *password, size_t len);
+
 /* Frees the list (and wipes the hashes). The struct may be reused afterwards. */
 void users_free(struct users *u);
 

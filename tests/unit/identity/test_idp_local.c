@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "balie/idp.h"
+#include "balie/idp_local.h"
 #include "balie/users.h"
 
 #define PW "correct horse battery"
