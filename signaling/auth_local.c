@@ -16,12 +16,13 @@
 
 #include "ratelimit.h"
 
-enum job_state { JOB_QUEUED, JOB_CHECKED, JOB_ANSWERED };
+enum job_state { JOB_QUEUED, JOB_CHECKED };
 
 struct job {
     struct job *next;      /* every job, control thread's list */
     struct job *next_todo; /* the verifier's queue */
-    enum job_state state;  /* under the mutex while the verifier may see it */
+    enum job_state state;  /* shared with the verifier: read and written under the mutex */
+    bool answered;         /* control thread only: completed, waiting for its connection */
     struct idp_local_check check;
     void *owner, *wsi; /* owner NULL: the connection closed, drop the answer */
     char client[AUTH_LOCAL_KEY_MAX];
@@ -209,12 +210,12 @@ void auth_local_poll(struct auth_local *al, struct idp *local, uint64_t now_ms,
         pthread_mutex_lock(&al->mu);
         bool checked = j->state == JOB_CHECKED;
         pthread_mutex_unlock(&al->mu);
-        if (!checked)
+        if (!checked || j->answered)
             continue;
         j->rc = idp_local_complete(local, &j->check, now_ms, j->url, sizeof(j->url), &j->err);
         if (j->rc != 0 && strcmp(j->err.code, "bad_credentials") == 0)
             ratelimit_fail(&al->accounts, j->account, now_ms);
-        j->state = JOB_ANSWERED; /* the verifier is done with it: no lock needed any more */
+        j->answered = true;
         if (!j->owner) {
             unlink_job(al, j);
             job_free(j);
@@ -228,7 +229,7 @@ int auth_local_take(struct auth_local *al, void *owner, int *rc, char *url, size
                     struct idp_error *err, char client[AUTH_LOCAL_KEY_MAX])
 {
     for (struct job *j = al->jobs; j; j = j->next) {
-        if (j->owner != owner || j->state != JOB_ANSWERED)
+        if (j->owner != owner || !j->answered)
             continue;
         *rc = j->rc;
         snprintf(url, url_len, "%s", j->rc == 0 ? j->url : "");
@@ -250,7 +251,7 @@ void auth_local_forget(struct auth_local *al, void *owner)
         if (j->owner != owner)
             continue;
         j->owner = NULL;
-        if (j->state == JOB_ANSWERED) { /* answered but never written: gone now */
+        if (j->answered) { /* answered but never written: gone now */
             unlink_job(al, j);
             job_free(j);
         }
