@@ -641,6 +641,7 @@ int auth_init(struct server *srv)
 void auth_free(struct server *srv)
 {
     struct auth *auth = srv->auth;
+    auth_stop_threads(srv);
     session_store_free(srv->sessions);
     srv->sessions = NULL;
     if (!auth)
@@ -648,7 +649,6 @@ void auth_free(struct server *srv)
     for (size_t i = 0; i < auth->provider_count; i++)
         auth->providers[i]->destroy(auth->providers[i]);
     login_store_free(auth->logins);
-    auth_local_free(auth->local_limits);
     OPENSSL_cleanse(auth, sizeof(*auth));
     free(auth);
     srv->auth = NULL;
@@ -682,6 +682,14 @@ int auth_answer_deferred(struct server *srv, struct lws *wsi, struct http_sessio
                       : login_failed_of(srv, wsi, hs, client, &err);
     OPENSSL_cleanse(url, sizeof(url));
     return out;
+}
+
+void auth_stop_threads(struct server *srv)
+{
+    if (!srv->auth)
+        return;
+    auth_local_free(srv->auth->local_limits);
+    srv->auth->local_limits = NULL;
 }
 
 void auth_forget(struct server *srv, struct http_session *hs)

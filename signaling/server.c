@@ -394,6 +394,7 @@ void server_destroy(struct server *srv)
     if (!srv)
         return;
     lws_sul_cancel(&srv->tick);
+    auth_stop_threads(srv); /* before the context goes: the verifier thread wakes it */
     if (srv->calls)
         calls_shutdown(srv->calls); /* sessions cut short now end as gateway_shutdown */
     if (srv->ctx)

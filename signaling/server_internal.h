@@ -137,6 +137,9 @@ void auth_tick(struct server *srv, uint64_t now_ms);
 void auth_poll(struct server *srv);
 int auth_answer_deferred(struct server *srv, struct lws *wsi, struct http_session *hs);
 void auth_forget(struct server *srv, struct http_session *hs);
+/* Stops the password verifier thread (checks in flight are dropped). Before the lws context is
+ * destroyed, since the thread wakes it. */
+void auth_stop_threads(struct server *srv);
 int auth_handle(struct server *srv, struct lws *wsi, struct http_session *hs,
                 const struct http_request *req);
 
