@@ -248,7 +248,7 @@ Test(agents, added_on_the_command_line_then_logged_in_with_only_its_services)
     cr_assert(strstr(r.body, "balie_auth_logins_total{provider=\"local\",role=\"agent\"} 1\n"));
     http_response_free(&r);
 
-    daemon_stop(&d, SIGTERM, 5000, NULL);
+    cr_assert_eq(daemon_stop(&d, SIGTERM, 5000, NULL), 0, "%s", d.log);
     cr_assert_null(strstr(d.log, "a.jansen"), "the account name is in the log:\n%s", d.log);
     cr_assert_null(strstr(d.log, "Anna"), "the name is in the log:\n%s", d.log);
     cr_assert_null(strstr(d.log, PASSWORD), "%s", d.log);
@@ -264,7 +264,7 @@ Test(agents, citizen_names_reach_agents_only_when_configured)
     login("a.jansen", PASSWORD, cookie, sizeof(cookie));
     run_client(cookie, "names", report, sizeof(report));
     cr_assert(strstr(report, "ok the name with identity.show_citizen_name"), "%s", report);
-    daemon_stop(&d, SIGTERM, 5000, NULL);
+    cr_assert_eq(daemon_stop(&d, SIGTERM, 5000, NULL), 0, "%s", d.log);
     cr_assert_null(strstr(d.log, "Test Persoon"), "the name is in the log:\n%s", d.log);
 }
 
