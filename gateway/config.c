@@ -39,6 +39,7 @@ static const struct key_def keys[] = {
     {"http", "behind_proxy", KEY_BOOL, F(http.behind_proxy), 0, 0, NULL, "false"},
     {"http", "allowed_origins", KEY_STRING, F(http.allowed_origins), 0, 0, NULL, ""},
     {"http", "web_root", KEY_STRING, F(http.web_root), 0, 0, NULL, ""},
+    {"http", "trusted_proxies", KEY_STRING, F(http.trusted_proxies), 0, 0, NULL, ""},
     {"media", "workers", KEY_INT, F(media.workers), 0, 256, NULL, "0"},
     {"media", "bind", KEY_STRING, F(media.bind), 0, 0, NULL, "127.0.0.1"},
     {"media", "port_base", KEY_INT, F(media.port_base), 0, 65535, NULL, "10000"},
@@ -51,6 +52,10 @@ static const struct key_def keys[] = {
     {"identity", "dev_provider", KEY_ENUM, F(identity.dev_provider), 0, 0, "auto|true|false",
      "auto"},
     {"identity", "pseudonym_secret", KEY_STRING, F(identity.pseudonym_secret), 0, 0, NULL, ""},
+    {"identity", "users_file", KEY_STRING, F(identity.users_file), 0, 0, NULL, ""},
+    {"identity", "local_provider", KEY_ENUM, F(identity.local_provider), 0, 0, "auto|true|false",
+     "auto"},
+    {"identity", "show_citizen_name", KEY_BOOL, F(identity.show_citizen_name), 0, 0, NULL, "false"},
     {"admin", "token_file", KEY_STRING, F(admin.token_file), 0, 0, NULL, ""},
     {"journey", "retention_days", KEY_INT, F(journey.retention_days), 1, 36500, NULL, "365"},
     {"journey", "service_level_s", KEY_INT, F(journey.service_level_s), 1, 3600, NULL, "60"},
@@ -681,6 +686,19 @@ int config_validate(struct balie_config *cfg, struct config_errors *errors)
                           "production: the dev provider lets anyone log in as any BSN "
                           "(set dev_provider = false)");
         added++;
+    }
+    for (const char *p = cfg->http.trusted_proxies; *p;) {
+        size_t n = strcspn(p, ", ");
+        char ip[64];
+        if (n > 0) {
+            snprintf(ip, sizeof(ip), "%.*s", (int)(n < sizeof(ip) ? n : sizeof(ip) - 1), p);
+            if (n >= sizeof(ip) || !is_ip_literal(ip)) {
+                add_error(errors, "http: trusted_proxies entry '%s' is not an IP address", ip);
+                added++;
+            }
+        }
+        p += n;
+        p += strspn(p, ", ");
     }
     size_t secret_len = strlen(cfg->identity.pseudonym_secret);
     if (secret_len > 0 && secret_len < 32) {

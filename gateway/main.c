@@ -15,6 +15,7 @@
 #include "balie/holdmedia.h"
 #include "balie/log.h"
 #include "balie/server.h"
+#include "balie/users.h"
 #include "balie/worker.h"
 
 extern char **environ;
@@ -34,6 +35,7 @@ static void usage(FILE *out)
     fprintf(out, "Usage: balie-gateway [--config FILE]\n"
                  "       balie-gateway --check-config FILE\n"
                  "       balie-gateway --version\n"
+                 "       balie-gateway [--config FILE] user add|remove|list …  (agents)\n"
                  "\n"
                  "Without --config, the embedded defaults are used (or the file named by\n"
                  "BALIE_CONFIG). Every key can be set with BALIE_<SECTION>_<KEY>; see\n"
@@ -112,11 +114,14 @@ int main(int argc, char **argv)
 {
     const char *config_path = getenv("BALIE_CONFIG");
     bool check_only = false;
-    for (int i = 1; i < argc; i++) {
+    int user_argc = -1; /* `user …`: the agents' users file, then exit */
+    for (int i = 1; i < argc && user_argc < 0; i++) {
         if ((strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "--check-config") == 0) &&
             i + 1 < argc) {
             check_only = strcmp(argv[i], "--check-config") == 0;
             config_path = argv[++i];
+        } else if (strcmp(argv[i], "user") == 0) {
+            user_argc = i + 1;
         } else if (strcmp(argv[i], "--version") == 0) {
             printf("balie-gateway %s\n", BALIE_VERSION);
             return 0;
@@ -136,6 +141,8 @@ int main(int argc, char **argv)
         print_errors(&errors);
         return 2;
     }
+    if (user_argc >= 0)
+        return users_cli(&cfg, argc - user_argc, argv + user_argc);
     if (check_only) {
         printf("%s: configuration is valid\n", config_path);
         return 0;

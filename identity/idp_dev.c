@@ -116,7 +116,10 @@ static int dev_start(struct idp *idp, const char *state, struct login_pending *l
     char ret[IDP_RETURN_MAX * 3];
     if (pct_encode(login->return_path, ret, sizeof(ret)) != 0)
         return -1;
-    int n = snprintf(url, url_len, "/auth/dev/authorize?state=%s&return=%s", state, ret);
+    /* A level asked for (a service refused a lower one) is preselected on the form. */
+    int n = snprintf(url, url_len, "/auth/dev/authorize?state=%s&return=%s%s%s", state, ret,
+                     login->wanted_loa != LOA_NONE ? "&loa=" : "",
+                     login->wanted_loa != LOA_NONE ? identity_loa_name(login->wanted_loa) : "");
     return n > 0 && (size_t)n < url_len ? 0 : -1;
 }
 

@@ -167,6 +167,13 @@ bool login_claim(struct login_store *ls, const char *state, const char *provider
     return true;
 }
 
+bool login_claimable(struct login_store *ls, const char *state, const char *provider,
+                     uint64_t now_ms)
+{
+    const struct login_slot *slot = login_find(ls, state, provider, now_ms);
+    return slot && !slot->login.claimed;
+}
+
 int login_take(struct login_store *ls, const char *state, const char *provider, uint64_t now_ms,
                struct login_pending *out)
 {

@@ -5,6 +5,8 @@
  *   POST /auth/logout                     → session ended, cookie cleared, 303 to /
  *   GET  /auth/dev/authorize              → the dev provider's login page
  *   POST /auth/dev/authorize              → the dev provider's form: 303 to the callback
+ *   GET  /auth/local/authorize            → the agents' password page (users file)
+ *   POST /auth/local/authorize            → its form: 303 to the callback
  * A POST must come from our own origin (CSRF). Logs name at most the first 8 hex characters of
  * a pseudonym: never a subject, a name or a client address. */
 #include <errno.h>
@@ -22,8 +24,11 @@
 #include "balie/idp.h"
 #include "balie/log.h"
 #include "balie/metrics.h"
+#include "balie/server.h"
 #include "balie/session.h"
 #include "balie/strbuf.h"
+#include "balie/users.h"
+#include "auth_local.h"
 #include "form.h"
 #include "ratelimit.h"
 #include "server_internal.h"
@@ -32,11 +37,13 @@
 #define AUTH_MAX_PENDING 1024
 #define AUTH_FAILURES_PER_MINUTE 10
 #define DEV_PAGE "dev-login.html"
+#define LOCAL_PAGE "agent-login.html"
 
 /* Why logins failed, as counted in /metrics. The idp_error codes, and the gateway's own. */
 static const char *const failure_reasons[] = {
-    "bad_form",      "bad_role",     "bad_loa", "bad_bsn",      "bad_account", "bad_name",
-    "state_invalid", "code_invalid", "busy",    "rate_limited", "other",
+    "bad_form",        "bad_role",       "bad_loa",          "bad_bsn", "bad_account",
+    "bad_name",        "state_invalid",  "code_invalid",     "busy",    "rate_limited",
+    "bad_credentials", "account_locked", "users_unreadable", "other",
 };
 #define FAILURE_COUNT (sizeof(failure_reasons) / sizeof(failure_reasons[0]))
 
@@ -46,7 +53,9 @@ struct auth {
     struct login_store *logins;
     struct idp *providers[AUTH_MAX_PROVIDERS];
     size_t provider_count;
-    struct idp *dev; /* also in providers[] when enabled */
+    struct idp *dev;   /* also in providers[] when enabled */
+    struct idp *local; /* the users file's agents; also in providers[] when enabled */
+    struct auth_local *local_limits;
     struct ratelimit limiter;
     uint64_t logins_by[AUTH_MAX_PROVIDERS][2]; /* [provider][role] */
     uint64_t failures[FAILURE_COUNT];
@@ -178,14 +187,22 @@ static void count_failure(struct auth *auth, const char *reason)
     auth->failures[FAILURE_COUNT - 1]++;
 }
 
-/* A failed login attempt: counted, logged without personal data, answered with a page. */
+/* A failed login attempt of `client`: counted, logged without personal data, answered with a
+ * page. */
+static int login_failed_of(struct server *srv, struct lws *wsi, struct http_session *hs,
+                           const char *client, const struct idp_error *err)
+{
+    count_failure(srv->auth, err->code);
+    if (err->http_status != 503) /* the gateway was busy: not the client's failure */
+        ratelimit_fail(&srv->auth->limiter, client, server_now_ms());
+    log_info("auth", "login refused: %s", err->code);
+    return respond_page(srv, wsi, hs, err->http_status ? err->http_status : 400, err->message);
+}
+
 static int login_failed(struct server *srv, struct lws *wsi, struct http_session *hs,
                         const struct http_request *req, const struct idp_error *err)
 {
-    count_failure(srv->auth, err->code);
-    ratelimit_fail(&srv->auth->limiter, client_key(req), server_now_ms());
-    log_info("auth", "login refused: %s", err->code);
-    return respond_page(srv, wsi, hs, err->http_status ? err->http_status : 400, err->message);
+    return login_failed_of(srv, wsi, hs, client_key(req), err);
 }
 
 static struct idp *find_provider(const struct auth *auth, const char *id)
@@ -223,6 +240,9 @@ static int route_login(struct server *srv, struct lws *wsi, struct http_session 
     char state[IDP_STATE_LEN + 1], url[1024];
     struct login_pending *login =
         login_begin(auth->logins, idp->id, ret ? ret : "/", server_now_ms(), state);
+    const char *loa = http_query_get(req, "loa");
+    if (login && loa && identity_loa_parse(loa, &login->wanted_loa) != 0)
+        login->wanted_loa = LOA_NONE; /* a level we do not know is not asked for */
     int rc = login ? idp->start(idp, state, login, url, sizeof(url)) : -1;
     OPENSSL_cleanse(state, sizeof(state));
     if (rc != 0)
@@ -327,9 +347,13 @@ static int route_session(struct server *srv, struct lws *wsi, struct http_sessio
     if (sess && sess->agent_id[0])
         append_json_field(&sb, "agent_id", sess->agent_id);
     strbuf_appendf(&sb, ",\"services\":[");
-    for (int i = 0; i < srv->cfg->service_count; i++) {
+    /* An agent's list holds only the services its account may take. */
+    for (int i = 0, shown = 0; i < srv->cfg->service_count; i++) {
         const struct config_service *svc = &srv->cfg->services[i];
-        strbuf_appendf(&sb, "%s{\"id\":\"", i ? "," : "");
+        if (sess && sess->role == SESSION_ROLE_AGENT &&
+            !users_service_allowed(sess->services, svc->id))
+            continue;
+        strbuf_appendf(&sb, "%s{\"id\":\"", shown++ ? "," : "");
         strbuf_append_json_escaped(&sb, svc->id);
         strbuf_appendf(&sb, "\",\"name\":{\"nl\":\"");
         strbuf_append_json_escaped(&sb, svc->name_nl);
@@ -374,10 +398,11 @@ static int route_logout(struct server *srv, struct lws *wsi, struct http_session
 
 /* The dev provider's page. Served with "Referrer-Policy: same-origin" so that its form post
  * carries a real Origin header (see post_origin_ok). */
-static int route_dev_page(struct server *srv, struct lws *wsi, struct http_session *hs)
+static int route_dev_page(struct server *srv, struct lws *wsi, struct http_session *hs,
+                          const char *page)
 {
     char path[PATH_MAX + 32];
-    snprintf(path, sizeof(path), "%s/%s", srv->web_root, DEV_PAGE);
+    snprintf(path, sizeof(path), "%s/%s", srv->web_root, page);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0 || st.st_size > 256 * 1024) {
@@ -419,7 +444,7 @@ static void use_query_state(const struct http_request *req, struct idp_params *p
 }
 
 static int route_dev_post(struct server *srv, struct lws *wsi, struct http_session *hs,
-                          const struct http_request *req)
+                          const struct http_request *req, bool local)
 {
     struct auth *auth = srv->auth;
     struct idp_error err = {.http_status = 400};
@@ -444,12 +469,20 @@ static int route_dev_post(struct server *srv, struct lws *wsi, struct http_sessi
         struct idp_params params;
         params_from_form(form, &params);
         use_query_state(req, &params);
-        if (idp_dev_authorize(auth->dev, &params, server_now_ms(), url, sizeof(url), &err) != 0)
+        uint64_t now = server_now_ms();
+        /* A password check runs on the verifier thread: the answer is written when it is
+         * done (auth_poll, auth_answer_deferred). */
+        int started = local ? auth_local_submit(auth->local_limits, auth->local, &params, now,
+                                                client_key(req), hs, wsi, &err)
+                            : 0;
+        if (started == 1)
+            rc = 0;
+        else if (local || idp_dev_authorize(auth->dev, &params, now, url, sizeof(url), &err) != 0)
             rc = login_failed(srv, wsi, hs, req, &err);
         else
             rc = redirect(srv, wsi, hs, 303, url, NULL);
     }
-    OPENSSL_cleanse(form, sizeof(*form)); /* it held a BSN and a name */
+    OPENSSL_cleanse(form, sizeof(*form)); /* it held a BSN and a name, or a password */
     free(form);
     return rc;
 }
@@ -460,7 +493,8 @@ int auth_handle(struct server *srv, struct lws *wsi, struct http_session *hs,
     struct auth *auth = srv->auth;
     const char *uri = req->uri;
     bool dev_route = auth->dev && strcmp(uri, "/auth/dev/authorize") == 0;
-    bool post_route = strcmp(uri, "/auth/logout") == 0 || dev_route;
+    bool local_route = auth->local && strcmp(uri, "/auth/local/authorize") == 0;
+    bool post_route = strcmp(uri, "/auth/logout") == 0 || dev_route || local_route;
     srv->http_requests[ROUTE_AUTH]++;
     if (req->post && !post_route)
         return respond_page(srv, wsi, hs, 405, "Methode niet toegestaan. / Method not allowed.");
@@ -490,8 +524,9 @@ int auth_handle(struct server *srv, struct lws *wsi, struct http_session *hs,
         return req->post ? route_logout(srv, wsi, hs, req)
                          : respond_page(srv, wsi, hs, 405,
                                         "Uitloggen gaat met POST. / Log out with a POST.");
-    if (dev_route)
-        return req->post ? route_dev_post(srv, wsi, hs, req) : route_dev_page(srv, wsi, hs);
+    if (dev_route || local_route)
+        return req->post ? route_dev_post(srv, wsi, hs, req, local_route)
+                         : route_dev_page(srv, wsi, hs, local_route ? LOCAL_PAGE : DEV_PAGE);
     return respond_page(srv, wsi, hs, 404, "Niet gevonden. / Not found.");
 }
 
@@ -544,6 +579,40 @@ static int load_secret(struct server *srv)
     return 0;
 }
 
+/* The local provider: on with identity.local_provider = true, or with auto when the users
+ * file has agents. The file is read again when it changes, but whether the provider exists
+ * is decided here, at start. */
+static int init_local(struct server *srv)
+{
+    struct auth *auth = srv->auth;
+    const char *mode = srv->cfg->identity.local_provider;
+    char path[PATH_MAX], why[PATH_MAX + 128];
+    if (strcmp(mode, "false") == 0)
+        return 0;
+    if (users_file_path(srv->cfg, path, sizeof(path)) != 0) {
+        log_error("identity", "the users file's path is too long");
+        return -EINVAL;
+    }
+    auth->local =
+        idp_local_new(auth->secret, auth->secret_len, auth->logins, path, why, sizeof(why));
+    if (!auth->local) {
+        log_error("identity", "local agent login: %s", why);
+        return strcmp(mode, "true") == 0 ? -EIO : 0;
+    }
+    size_t agents = idp_local_agent_count(auth->local);
+    if (agents == 0 && strcmp(mode, "auto") == 0) {
+        auth->local->destroy(auth->local);
+        auth->local = NULL;
+        return 0;
+    }
+    auth->local_limits = auth_local_new(server_wake, srv);
+    if (!auth->local_limits)
+        return -ENOMEM;
+    auth->providers[auth->provider_count++] = auth->local;
+    log_info("identity", "local agent login enabled: %zu agent(s) in %s", agents, path);
+    return 0;
+}
+
 int auth_init(struct server *srv)
 {
     struct auth *auth = calloc(1, sizeof(*auth));
@@ -565,6 +634,9 @@ int auth_init(struct server *srv)
         log_warn("identity", "dev identity provider enabled: not for production (anyone can "
                              "log in as any BSN; set identity.dev_provider = false)");
     }
+    err = init_local(srv);
+    if (err)
+        return err;
     ratelimit_init(&auth->limiter, AUTH_FAILURES_PER_MINUTE, 60u * 1000u);
     metrics_add_collector(collect_auth_metrics, srv);
     return 0;
@@ -573,6 +645,7 @@ int auth_init(struct server *srv)
 void auth_free(struct server *srv)
 {
     struct auth *auth = srv->auth;
+    auth_stop_threads(srv);
     session_store_free(srv->sessions);
     srv->sessions = NULL;
     if (!auth)
@@ -583,6 +656,50 @@ void auth_free(struct server *srv)
     OPENSSL_cleanse(auth, sizeof(*auth));
     free(auth);
     srv->auth = NULL;
+}
+
+static void local_ready(void *owner, void *wsi, void *arg)
+{
+    (void)arg;
+    struct http_session *hs = owner;
+    hs->deferred_ready = true;
+    lws_callback_on_writable(wsi);
+}
+
+void auth_poll(struct server *srv)
+{
+    if (srv->auth && srv->auth->local_limits)
+        auth_local_poll(srv->auth->local_limits, srv->auth->local, server_now_ms(), local_ready,
+                        srv);
+}
+
+int auth_answer_deferred(struct server *srv, struct lws *wsi, struct http_session *hs)
+{
+    struct auth *auth = srv->auth;
+    int rc = 0;
+    char url[512], client[AUTH_LOCAL_KEY_MAX];
+    struct idp_error err = {.http_status = 400};
+    if (!auth || !auth->local_limits ||
+        !auth_local_take(auth->local_limits, hs, &rc, url, sizeof(url), &err, client))
+        return 0;
+    int out = rc == 0 ? redirect(srv, wsi, hs, 303, url, NULL)
+                      : login_failed_of(srv, wsi, hs, client, &err);
+    OPENSSL_cleanse(url, sizeof(url));
+    return out;
+}
+
+void auth_stop_threads(struct server *srv)
+{
+    if (!srv->auth)
+        return;
+    auth_local_free(srv->auth->local_limits);
+    srv->auth->local_limits = NULL;
+}
+
+void auth_forget(struct server *srv, struct http_session *hs)
+{
+    if (srv->auth)
+        auth_local_forget(srv->auth->local_limits, hs);
 }
 
 void auth_tick(struct server *srv, uint64_t now_ms)

@@ -16,6 +16,7 @@
 #include "balie/metrics.h"
 #include "balie/sdp.h"
 #include "balie/turn.h"
+#include "balie/users.h"
 #include "calls_internal.h"
 
 const char *const outcome_names[OUT_COUNT] = {"completed", "failed", "dropped"};
@@ -336,6 +337,11 @@ void calls_send_call_and_offer(struct calls *calls, struct call *call, int side)
                               .provider = peer ? peer->provider : ""};
     if (side == SIDE_AGENT) /* where the call comes from: service, lane, transfer notes */
         calls_queue_peer_info(call, &info);
+    /* The agent sees the citizen's name only where the provider gave one and the deployment
+     * chose to show it (identity.show_citizen_name); the citizen never sees the agent's. */
+    if (side == SIDE_AGENT && peer && calls->cfg->identity.show_citizen_name &&
+        peer->display_name[0])
+        info.display_name = peer->display_name;
     struct proto_ice_server server;
     const char *urls[8];
     char username[TURN_USERNAME_MAX], credential[TURN_CREDENTIAL_MAX];
@@ -430,6 +436,24 @@ static struct ws_client *client_by_handle(struct calls *calls, uint64_t handle)
 
 /* ---- Messages ---- */
 
+/* DESIGN.md §6: each service names the lowest level it accepts. The refusal says which, so
+ * the page can send the person to log in again at that level; no call, and so no media leg,
+ * exists for them (legs are made only when an agent accepts a waiting call). */
+static void refuse_loa(struct calls *calls, struct ws_client *c, const struct proto_msg *m)
+{
+    const struct config_service *svc =
+        m->join.service ? config_service_find(calls->cfg, m->join.service)
+                        : (calls->cfg->service_count == 1 ? &calls->cfg->services[0] : NULL);
+    const char *min = svc ? svc->min_loa : "midden";
+    char message[160];
+    snprintf(message, sizeof(message),
+             "this service needs assurance level %s or higher (you have %s): log in again at "
+             "that level",
+             min, identity_loa_name(c->loa));
+    calls->refused_loa++;
+    ws_send(c, proto_build_error_with(&m->id, "loa_too_low", message, "min_loa", min));
+}
+
 static void handle_join(struct calls *calls, struct ws_client *c, const struct proto_msg *m)
 {
     if (calls->draining) {
@@ -459,10 +483,11 @@ static void handle_join(struct calls *calls, struct ws_client *c, const struct p
     if (r != 0) {
         calls->refused_joins++;
         c->waiting_call[0] = '\0';
-        send_error(c, &m->id, queue_result_name(r),
-                   r == QUEUE_ERR_LOA_TOO_LOW
-                       ? "this service needs a higher assurance level: log in again"
-                       : "cannot join that queue");
+        if (r == QUEUE_ERR_LOA_TOO_LOW) {
+            refuse_loa(calls, c, m);
+            return;
+        }
+        send_error(c, &m->id, queue_result_name(r), "cannot join that queue");
         return;
     }
     calls->joins++;
@@ -488,10 +513,47 @@ static void handle_leave(struct calls *calls, struct ws_client *c, const struct 
     calls_broadcast_queue(calls);
 }
 
+/* An agent takes only the services its account allows (the users file, or a provider's
+ * claim): each one it names must be allowed, and naming none means all of the allowed ones
+ * that are configured. Returns how many ids are in `out` (0 and NULL `out` means all), or -1
+ * with the refused id in `*refused`. */
+static long agent_services(const struct calls *calls, const struct ws_client *c,
+                           const struct proto_msg *m, const char **out, const char **refused)
+{
+    if (!c->services[0])
+        return -2; /* no restriction: the agent's own list, as it sent it */
+    for (size_t i = 0; i < m->presence.service_count; i++) {
+        if (!users_service_allowed(c->services, m->presence.services[i])) {
+            *refused = m->presence.services[i];
+            return -1;
+        }
+    }
+    if (m->presence.service_count > 0)
+        return -2;
+    size_t n = 0;
+    for (int i = 0; i < calls->cfg->service_count && n < CONFIG_MAX_SERVICES; i++)
+        if (users_service_allowed(c->services, calls->cfg->services[i].id))
+            out[n++] = calls->cfg->services[i].id;
+    if (n == 0)
+        *refused = "";
+    return n ? (long)n : -1;
+}
+
 static void handle_presence(struct calls *calls, struct ws_client *c, const struct proto_msg *m)
 {
-    int r = queue_agent_set(calls->queue, c->handle, m->presence.status == PROTO_AVAILABLE,
-                            m->presence.services, m->presence.service_count);
+    const char *own[CONFIG_MAX_SERVICES], *refused = NULL;
+    long n = agent_services(calls, c, m, own, &refused);
+    if (n == -1) {
+        char message[160];
+        snprintf(message, sizeof(message), "your account may not take service '%.64s'",
+                 refused[0] ? refused : "(none configured)");
+        send_error(c, &m->id, "service_not_allowed", message);
+        return;
+    }
+    const char *const *list = n > 0 ? own : m->presence.services;
+    size_t count = n > 0 ? (size_t)n : m->presence.service_count;
+    int r = queue_agent_set(calls->queue, c->handle, m->presence.status == PROTO_AVAILABLE, list,
+                            count);
     if (r != 0) {
         send_error(c, &m->id, queue_result_name(r), "presence not accepted");
         return;

@@ -68,6 +68,7 @@ struct calls {
     char addresses[SDP_MAX_CANDIDATES][SDP_IP_TEXT_MAX + 1];
     size_t address_count;
     uint64_t started, ended[OUT_COUNT], joins, refused_joins, worker_queue_full;
+    uint64_t refused_loa; /* joins refused because the citizen's level was too low */
     /* Media totals over every leg that ever reported, from the deltas of its stats. */
     uint64_t packets[2][2], bytes[2][2]; /* [audio|video][in|out] */
     uint64_t lost, dropped, keyframe_requests;

@@ -86,6 +86,10 @@ void calls_collect_metrics(struct strbuf *out, void *arg)
     metrics_write_simple(out, "balie_queue_refused_joins_total", "counter",
                          "Joins refused (level too low, unknown service, draining, …).",
                          (double)calls->refused_joins);
+    metrics_write_simple(out, "balie_queue_refused_loa_total", "counter",
+                         "Joins refused because the citizen's assurance level was below the "
+                         "service's min_loa.",
+                         (double)calls->refused_loa);
     metrics_write_simple(out, "balie_ice_restarts_total", "counter",
                          "ICE restarts offered because a browser's path went quiet.",
                          (double)calls->ice_restarts);

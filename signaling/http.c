@@ -11,6 +11,7 @@
 #include "balie/log.h"
 #include "balie/metrics.h"
 #include "balie/strbuf.h"
+#include "clientaddr.h"
 #include "server_internal.h"
 
 static const char csp[] = "default-src 'self'; script-src 'self'; style-src 'self'; "
@@ -188,6 +189,15 @@ static struct http_request *capture_request(struct server *srv, struct lws *wsi,
     strcpy(req->uri, uri);
     lws_get_peer_simple(wsi, req->peer, sizeof(req->peer));
     req->plain_loopback = !srv->tls && !srv->cfg->http.behind_proxy && peer_is_loopback(req->peer);
+    if (srv->cfg->http.trusted_proxies[0]) {
+        char xff[CLIENTADDR_XFF_MAX + 1], direct[sizeof(req->peer)];
+        int n = lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR) <= CLIENTADDR_XFF_MAX
+                    ? lws_hdr_copy(wsi, xff, sizeof(xff), WSI_TOKEN_X_FORWARDED_FOR)
+                    : -1;
+        memcpy(direct, req->peer, sizeof(direct));
+        clientaddr_resolve(direct, (const uint8_t *)xff, n > 0 ? (size_t)n : 0,
+                           srv->cfg->http.trusted_proxies, req->peer, sizeof(req->peer));
+    }
     copy_header(wsi, WSI_TOKEN_HOST, req->host, sizeof(req->host));
     copy_header(wsi, WSI_TOKEN_ORIGIN, req->origin, sizeof(req->origin));
     copy_header(wsi, WSI_TOKEN_HTTP_REFERER, req->referer, sizeof(req->referer));
@@ -417,6 +427,10 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
         return handle_request(srv, wsi, hs, uri);
     }
     case LWS_CALLBACK_HTTP_WRITEABLE:
+        if (hs && hs->deferred_ready && !hs->body) {
+            hs->deferred_ready = false;
+            return auth_answer_deferred(srv, wsi, hs);
+        }
         if (!hs || !hs->body)
             return 0;
         return write_body(wsi, hs);
@@ -428,6 +442,7 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
         return lws_http_transaction_completed(wsi) ? -1 : 0;
     case LWS_CALLBACK_CLOSED_HTTP:
         if (hs) {
+            auth_forget(srv, hs);
             free(hs->body);
             hs->body = NULL;
             if (hs->req)

@@ -583,6 +583,19 @@ char *proto_build_error(const struct proto_id *id, const char *code, const char 
     return finish(&b);
 }
 
+char *proto_build_error_with(const struct proto_id *id, const char *code, const char *message,
+                             const char *field, const char *value)
+{
+    if (!field || !value)
+        return NULL;
+    struct builder b = begin("error");
+    set_id(&b, id);
+    set_string(&b, "code", code);
+    set_string(&b, "message", message);
+    set_string(&b, field, value);
+    return finish(&b);
+}
+
 char *proto_build_parse_error(const struct proto_error *err)
 {
     if (!err)

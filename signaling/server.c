@@ -170,6 +170,7 @@ static void server_check_finished(struct server *srv)
 
 void server_on_wake(struct server *srv)
 {
+    auth_poll(srv); /* password checks the verifier thread finished */
     if (srv->pool)
         worker_pool_drain(srv->pool, on_worker_event, srv);
     journey_delivery_poll(srv); /* webhook answers */
@@ -409,6 +410,7 @@ void server_destroy(struct server *srv)
     if (!srv)
         return;
     lws_sul_cancel(&srv->tick);
+    auth_stop_threads(srv); /* before the context goes: the verifier thread wakes it */
     if (srv->calls)
         calls_shutdown(srv->calls); /* sessions cut short now end as gateway_shutdown */
     if (srv->ctx)

@@ -114,6 +114,7 @@ struct http_session {
     size_t body_sent;
     bool close_after;         /* close the connection once the response is written */
     struct http_request *req; /* a POST whose body is still arriving */
+    bool deferred_ready;      /* an answer computed elsewhere (a password check) is waiting */
 };
 
 /* Extra response headers; NULL fields are left out. */
@@ -136,6 +137,15 @@ const char *http_query_get(const struct http_request *req, const char *name);
 int auth_init(struct server *srv);
 void auth_free(struct server *srv);
 void auth_tick(struct server *srv, uint64_t now_ms);
+/* Answers that finished off the control thread (the agents' password checks): auth_poll on
+ * every wake-up marks their connections, which write them in their next writeable callback
+ * (auth_answer_deferred); auth_forget drops the answer of a connection that closed. */
+void auth_poll(struct server *srv);
+int auth_answer_deferred(struct server *srv, struct lws *wsi, struct http_session *hs);
+void auth_forget(struct server *srv, struct http_session *hs);
+/* Stops the password verifier thread (checks in flight are dropped). Before the lws context is
+ * destroyed, since the thread wakes it. */
+void auth_stop_threads(struct server *srv);
 int auth_handle(struct server *srv, struct lws *wsi, struct http_session *hs,
                 const struct http_request *req);
 

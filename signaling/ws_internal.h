@@ -40,6 +40,7 @@ struct ws_client {
     char provider[16];
     char display_name[64];
     char agent_id[32];
+    char services[256];             /* an agent's allowed services, comma-separated; empty: all */
     unsigned char session_hash[32]; /* which session opened it: logout or expiry closes it */
     bool closing;                   /* close with 1008 at the next writeable callback */
 

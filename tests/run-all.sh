@@ -129,6 +129,11 @@ if want tsan; then
     run_suite "tsan: http client" env TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
       build/tsan/tests/stress_httpc
   fi
+  # And the agents' password checks on their verifier thread.
+  if run_suite "build (tsan, password checks)" build tsan stress_auth_local; then
+    run_suite "tsan: password checks" env TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
+      build/tsan/tests/stress_auth_local
+  fi
 fi
 if want fuzz && ls tests/fuzz/fuzz_*.c >/dev/null 2>&1; then
   if run_suite "build (fuzz, clang)" build fuzz; then

@@ -42,6 +42,8 @@ struct balie_config {
         bool behind_proxy;
         char allowed_origins[CONFIG_STR_MAX * 4];
         char web_root[CONFIG_STR_MAX];
+        /* Comma-separated addresses of proxies whose X-Forwarded-For names the client. */
+        char trusted_proxies[CONFIG_STR_MAX * 4];
     } http;
     struct {
         int workers; /* 0: one per core */
@@ -65,6 +67,9 @@ struct balie_config {
          * in production (see config_dev_provider_enabled). */
         char dev_provider[8];
         char pseudonym_secret[CONFIG_STR_MAX]; /* empty: made once in data_dir/pseudonym.key */
+        char users_file[CONFIG_STR_MAX];       /* agents' passwords; empty: data_dir/users */
+        char local_provider[8];                /* auto | true | false: the users file's login */
+        bool show_citizen_name;                /* agents see the name a provider gave */
     } identity;
     struct {
         char token_file[CONFIG_STR_MAX]; /* empty: made once in data_dir/admin.token */

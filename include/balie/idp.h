@@ -22,6 +22,7 @@
 #define IDP_SUBJECT_MAX 64
 #define IDP_DISPLAY_NAME_MAX 64
 #define IDP_AGENT_ID_MAX 32
+#define IDP_SERVICES_MAX 256 /* "a,b,c" and a NUL */
 #define IDP_RETURN_MAX 256
 #define IDP_EXTRA_MAX 256
 #define IDP_STATE_LEN 43 /* base64url of 32 random bytes */
@@ -45,6 +46,8 @@ struct identity_verified {
     enum identity_role role;
     char agent_id[IDP_AGENT_ID_MAX]; /* agents only; empty: derived from the pseudonym */
     uint64_t expires_ms;             /* when the provider's assertion ends; 0: no limit */
+    /* Agents only: comma-separated ids of the services the agent may take; empty: all. */
+    char services[IDP_SERVICES_MAX];
 };
 
 /* Wipes the whole struct (OPENSSL_cleanse), subject included. Never fails. */
@@ -79,6 +82,10 @@ struct login_pending {
     char extra[IDP_EXTRA_MAX];        /* the provider's own: PKCE verifier, nonce, request id */
     uint64_t created_ms;
     bool claimed; /* the provider side answered this state once (the dev IdP) */
+    /* The assurance level the person was sent to get ("/auth/login?loa=…", after a service
+     * refused a lower one); LOA_NONE when not asked. A provider passes it on (the dev form
+     * preselects it; OIDC would ask with acr_values). */
+    enum identity_loa wanted_loa;
 };
 
 struct login_store;
@@ -99,6 +106,11 @@ struct login_pending *login_begin(struct login_store *ls, const char *provider,
  * state of `provider`, which is marked claimed; false for every later call. The state stays
  * pending for the callback. */
 bool login_claim(struct login_store *ls, const char *state, const char *provider, uint64_t now_ms);
+
+/* Whether login_claim() would succeed now, without claiming: a provider that must do slow work
+ * first (a password check) looks before it leaps, so a made-up state costs nothing. */
+bool login_claimable(struct login_store *ls, const char *state, const char *provider,
+                     uint64_t now_ms);
 
 /* Takes the login `state` names out of the store (single use). Returns 0 and fills `out`, or
  * -1 when the state is unknown, used, expired (IDP_STATE_TTL_MS) or of another provider. */

@@ -192,6 +192,10 @@ char *proto_build_ack(const struct proto_id *id);
 /* {"type":"error","id":…,"code":…,"message":…}. */
 char *proto_build_error(const struct proto_id *id, const char *code, const char *message);
 
+/* An error with one more string field, e.g. `loa_too_low` with "min_loa":"substantieel". */
+char *proto_build_error_with(const struct proto_id *id, const char *code, const char *message,
+                             const char *field, const char *value);
+
 /* The error answer to a frame `proto_parse` refused. */
 char *proto_build_parse_error(const struct proto_error *err);
 

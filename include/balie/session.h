@@ -31,6 +31,7 @@ struct session {
     char provider[IDP_ID_MAX];
     char display_name[IDP_DISPLAY_NAME_MAX];
     char agent_id[IDP_AGENT_ID_MAX]; /* empty for citizens */
+    char services[IDP_SERVICES_MAX]; /* agents: the services they may take; empty: all */
     uint64_t created_ms, last_seen_ms;
     uint64_t expires_ms; /* absolute end: created + absolute_ms, or the provider's end if sooner */
 };
@@ -44,9 +45,9 @@ struct session_store *session_store_new(uint64_t idle_ms, uint64_t absolute_ms,
 void session_store_free(struct session_store *s);
 
 /* Creates a session for `id` and writes the cookie value (SESSION_COOKIE_VALUE_LEN characters
- * and a NUL) to `cookie_value_out`. Copies the pseudonym, level, provider, role, display name
- * and agent id; the subject is not read. Agents without an agent id get "agent-" and the
- * pseudonym's first 12 hex characters. Returns NULL when the store is full of live sessions
+ * and a NUL) to `cookie_value_out`. Copies the pseudonym, level, provider, role, display name,
+ * agent id and (agents) services; the subject is not read. Agents without an agent id get "agent-"
+ * and the pseudonym's first 12 hex characters. Returns NULL when the store is full of live sessions
  * or the random generator failed. The pointer stays valid until session_destroy() or until
  * the session expires and is swept: do not keep it across event-loop turns. */
 struct session *session_create(struct session_store *s, const struct identity_verified *id,

@@ -127,7 +127,7 @@ test('a citizen and an agent talk through the gateway: media both ways, then the
   const lap = {};
   const citizen = await openPage('citizen');
   await visit(citizen, '/');
-  await devLogin(citizen, { role: 'citizen', subject: '999993653' });
+  await devLogin(citizen, { role: 'citizen', subject: '999993653', name: 'Test Inwoner' });
   const session = await citizen.evaluate(() => fetch('/auth/session').then((r) => r.json()));
   assert.equal(session.authenticated, true, JSON.stringify(session));
   assert.equal(session.role, 'citizen');
@@ -187,6 +187,9 @@ test('a citizen and an agent talk through the gateway: media both ways, then the
     assert.ok(b.codecs.some((c) => /opus/i.test(c)) && b.codecs.some((c) => /vp8/i.test(c)), detail);
   });
   assert.match(await tid(agent, 'peer-loa').innerText(), /Substantieel/);
+  assert.match(await tid(agent, 'peer-provider').innerText(), /Testlogin/);
+  // identity.show_citizen_name is off by default: the name the test login gave stays hidden.
+  assert.equal(await tid(agent, 'peer-name-row').isHidden(), true);
 
   await tid(citizen, 'mute').click();
   assert.equal(await tid(citizen, 'mute').getAttribute('aria-pressed'), 'true');

@@ -125,7 +125,9 @@ function showLogin(noticeKey) {
     }
   }
   const loggedInAsAgent = st.session && st.session.authenticated;
-  const n = loggedInAsAgent ? 0 : renderLoginButtons($('login'), st.session.providers, '/');
+  // The staff account login is the agents' own; citizens log in with the others.
+  const providers = st.session.providers.filter((p) => p.id !== 'local');
+  const n = loggedInAsAgent ? 0 : renderLoginButtons($('login'), providers, '/');
   if (loggedInAsAgent) $('login').replaceChildren();
   $('no-providers').hidden = n > 0 || loggedInAsAgent;
   go('login', { focus: st.view !== 'loading' });
@@ -192,6 +194,7 @@ function showServices() {
       setText(why, 'citizen.service.minLoa', { loa: { key: loaKey(s.min_loa) } });
       btn.setAttribute('aria-describedby', why.id);
       li.appendChild(why);
+      li.appendChild(reloginLink(s.min_loa, `relogin-${s.id}`));
     }
     list.appendChild(li);
   }
@@ -202,6 +205,30 @@ function showServices() {
     document.querySelector('details.appointment').open = true;
   }
   go('service', { focus: st.view !== 'loading' });
+}
+
+// The way back when a service needs a higher assurance level: log in again with the same provider,
+// asking it for that level (the gateway passes `loa` on; the test login preselects it).
+function reloginLink(minLoa, testid) {
+  const a = document.createElement('a');
+  a.className = 'btn btn-secondary utrecht-button utrecht-button--secondary-action';
+  a.dataset.testid = testid;
+  const provider = encodeURIComponent(st.session.provider || '');
+  a.href = `/auth/login?provider=${provider}&loa=${encodeURIComponent(minLoa)}&return=/`;
+  setText(a, 'citizen.loa.relogin', { loa: { key: loaKey(minLoa) } });
+  return a;
+}
+
+// A join refused with `loa_too_low`: say why in plain words, and offer the way back.
+function showLoaTooLow(box, minLoa) {
+  const body = box.querySelector('.notice-body');
+  setText(body, 'citizen.loa.body', {
+    loa: { key: loaKey(minLoa) },
+    have: { key: loaKey(st.session.loa) },
+  });
+  const old = box.querySelector('[data-testid="loa-relogin"]');
+  if (old) old.remove();
+  box.appendChild(reloginLink(minLoa, 'loa-relogin'));
 }
 
 // A service name comes from the server as {nl, en}: render it through the i18n machinery with a
@@ -451,8 +478,13 @@ function sendJoin() {
     st.phase = 'idle';
     const box = $('join-error');
     const body = box.querySelector('.notice-body');
+    const relogin = box.querySelector('[data-testid="loa-relogin"]');
+    if (relogin) relogin.remove();
     const special = joinErrorText(err);
-    if (special) setText(body, special[0], special[1]);
+    if (err.code === 'loa_too_low') {
+      const svc = st.service || st.session.services[0] || {};
+      showLoaTooLow(box, err.min_loa || svc.min_loa || 'substantieel');
+    } else if (special) setText(body, special[0], special[1]);
     else setText(body, errorKey(err.code));
     box.hidden = false;
     setPlainText($('position-text'), '');

@@ -93,6 +93,7 @@ export function renderLoginButtons(container, providers, returnPath) {
 export function providerLabel(session, id) {
   const p = session && session.providers.find((x) => x.id === id);
   if (id === 'dev') return { key: 'provider.dev' };
+  if (id === 'local') return { key: 'provider.local' };
   if (p && p.name) return p.name;
   if (id === 'oidc' || id === 'saml') return { key: `provider.${id}` };
   return id || { key: 'agent.call.unknown' };

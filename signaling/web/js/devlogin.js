@@ -39,6 +39,9 @@ function init() {
   $('devlogin-state').value = state || '';
   $('devlogin-return').value = ret;
   $('devlogin-cancel').href = ret;
+  // A level the gateway asked for (a service needs it) is preselected.
+  const loa = q.get('loa');
+  if (['basis', 'midden', 'substantieel', 'hoog'].includes(loa)) $('devlogin-loa').value = loa;
   if (ret === '/agent' || ret.startsWith('/agent/') || ret.startsWith('/agent?')) {
     $('devlogin-role-agent').checked = true;
   }

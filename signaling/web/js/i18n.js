@@ -240,6 +240,21 @@ const nl = {
   'devlogin.name': 'Naam (mag leeg blijven)',
   'devlogin.submit': 'Inloggen (test)',
   'devlogin.cancel': 'Annuleren',
+  'agentlogin.title': 'Inloggen voor medewerkers — Digitale Balie',
+  'agentlogin.heading': 'Inloggen als medewerker',
+  'agentlogin.lead': 'Log in met de gebruikersnaam en het wachtwoord die de beheerder u heeft gegeven.',
+  'agentlogin.noState':
+    'Deze inlogpagina is niet via de Balie geopend. Ga naar de pagina voor medewerkers en klik daar op Inloggen.',
+  'agentlogin.console': 'Naar de pagina voor medewerkers',
+  'agentlogin.username': 'Gebruikersnaam',
+  'agentlogin.password': 'Wachtwoord',
+  'agentlogin.submit': 'Inloggen',
+  'agentlogin.cancel': 'Annuleren',
+  'provider.local': 'Medewerkersaccount',
+  'citizen.loa.title': 'U moet opnieuw inloggen',
+  'citizen.loa.body':
+    'Voor dit onderwerp moet u inloggen met betrouwbaarheidsniveau {loa} of hoger. U bent nu ingelogd met niveau {have}. Log opnieuw in met een middel dat dit niveau heeft.',
+  'citizen.loa.relogin': 'Opnieuw inloggen met niveau {loa}',
 };
 
 const en = {
@@ -477,6 +492,21 @@ const en = {
   'devlogin.name': 'Name (may be left empty)',
   'devlogin.submit': 'Log in (test)',
   'devlogin.cancel': 'Cancel',
+  'agentlogin.title': 'Staff login — Digital Counter',
+  'agentlogin.heading': 'Log in as a staff member',
+  'agentlogin.lead': 'Log in with the user name and password the administrator gave you.',
+  'agentlogin.noState':
+    'This login page was not opened through the Counter. Go to the staff page and click Log in there.',
+  'agentlogin.console': 'Go to the staff page',
+  'agentlogin.username': 'User name',
+  'agentlogin.password': 'Password',
+  'agentlogin.submit': 'Log in',
+  'agentlogin.cancel': 'Cancel',
+  'provider.local': 'Staff account',
+  'citizen.loa.title': 'Please log in again',
+  'citizen.loa.body':
+    'For this subject you need to log in with assurance level {loa} or higher. You are now logged in with level {have}. Log in again with a means that has this level.',
+  'citizen.loa.relogin': 'Log in again with level {loa}',
 };
 
 const dictionaries = { nl, en };

@@ -287,3 +287,22 @@ Test(config, wildcard_bind_needs_announced_addresses)
     cr_assert(strstr(errors.messages[0], "announce entry 'balie.example.nl' is not an IP address"),
               "%s", errors.messages[0]);
 }
+
+Test(config, agent_login_keys_and_trusted_proxies)
+{
+    cr_assert_str_eq(cfg.identity.local_provider, "auto");
+    cr_assert_not(cfg.identity.show_citizen_name, "names stay hidden unless chosen");
+    cr_assert_str_eq(cfg.identity.users_file, "");
+    cr_assert_eq(parse("[identity]\nlocal_provider = true\nshow_citizen_name = true\n"
+                       "users_file = \"/etc/balie/users\"\n[http]\n"
+                       "trusted_proxies = \"10.0.0.1, ::1\"\n"),
+                 0, "%s", errors.messages[0]);
+    cr_assert_eq(config_validate(&cfg, &errors), 0, "%s", errors.messages[0]);
+    cr_assert(cfg.identity.show_citizen_name);
+    cr_assert_eq(parse("[identity]\nlocal_provider = maybe\n"), 1);
+    reset();
+    cr_assert_eq(parse("[http]\ntrusted_proxies = \"10.0.0.1, proxy.example\"\n"), 0);
+    cr_assert_eq(config_validate(&cfg, &errors), 1);
+    cr_assert(strstr(errors.messages[0], "trusted_proxies entry 'proxy.example'"), "%s",
+              errors.messages[0]);
+}

@@ -318,3 +318,19 @@ Test(return_path, other_hosts_and_tricks_are_not)
     longer[IDP_RETURN_MAX - 1] = '\0';
     cr_assert(login_return_path_safe(longer), "255 bytes still fit");
 }
+
+Test(session, agents_keep_their_services_and_citizens_have_none)
+{
+    struct identity_verified id = citizen();
+    strcpy(id.services, "paspoort");
+    char value[64];
+    struct session *s = session_create(store, &id, 1000, value);
+    cr_assert_not_null(s);
+    cr_assert_str_eq(s->services, "", "a citizen takes no services");
+    id.role = IDENTITY_ROLE_AGENT;
+    strcpy(id.provider, "local");
+    s = session_create(store, &id, 1000, value);
+    cr_assert_not_null(s);
+    cr_assert_str_eq(s->services, "paspoort");
+    cr_assert_str_eq(s->provider, "local");
+}

@@ -914,3 +914,17 @@ Test(protocol_build, parse_of_built_chat_round_trips)
     proto_msg_free(&m);
     free(text);
 }
+
+Test(protocol_build, error_with_the_level_a_service_needs)
+{
+    struct proto_id id = {.present = true, .numeric = true, .text = "10"};
+    json_t *j = built(
+        proto_build_error_with(&id, "loa_too_low", "needs substantieel", "min_loa", "substantieel"),
+        "error");
+    cr_assert_eq(num(j, "id"), 10);
+    cr_assert_str_eq(str(j, "code"), "loa_too_low");
+    cr_assert_str_eq(str(j, "min_loa"), "substantieel");
+    json_decref(j);
+    cr_assert_null(proto_build_error_with(&id, "loa_too_low", "m", "min_loa", NULL));
+    cr_assert_null(proto_build_error_with(&id, "loa_too_low", "m", NULL, "x"));
+}
