@@ -1,0 +1,433 @@
+/* identity/saml_*.c: Responses signed at run time with a key made by the test, checked the way
+ * a DigiD answer is checked; every refusal a real attack or mistake would cause. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+#include <libxml/parser.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <zlib.h>
+
+#include "saml_fixture.h"
+#include "saml_internal.h"
+
+static struct fx_keypair idp_kp, other_kp;
+static struct saml_idp_meta *idp;
+static struct saml_sp sp;
+static struct saml_replay *replay;
+
+static void setup(void)
+{
+    fx_keypair_make(&idp_kp, "idp.example.nl");
+    size_t len;
+    char *md = fx_idp_metadata(&idp_kp, &len);
+    char why[128] = "";
+    idp = saml_idp_meta_parse((const uint8_t *)md, len, why, sizeof(why));
+    free(md);
+    cr_assert_not_null(idp, "%s", why);
+    fx_sp(&sp);
+    replay = saml_replay_new(64);
+}
+
+static void setup_two(void)
+{
+    setup();
+    fx_keypair_make(&other_kp, "evil.example");
+}
+
+static void teardown(void)
+{
+    saml_replay_free(replay);
+    saml_idp_meta_free(idp);
+    fx_keypair_free(&idp_kp);
+    if (other_kp.key)
+        fx_keypair_free(&other_kp);
+}
+
+/* Checks serialised bytes; returns the error code ("" on success). */
+static const char *check_bytes(const char *xml, size_t len, struct saml_result *res)
+{
+    static struct idp_error err;
+    memset(&err, 0, sizeof(err));
+    if (saml_response_check(&sp, idp, replay, (const uint8_t *)xml, len, FX_REQ, NULL, FX_NOW_MS,
+                            res, &err) == 0)
+        return "";
+    cr_assert(err.code[0], "a refusal has a code");
+    cr_assert(strstr(err.message, " / "), "message is Dutch / English");
+    return err.code;
+}
+
+static const char *check_doc(xmlDocPtr doc, struct saml_result *res)
+{
+    size_t len;
+    char *xml = fx_dump(doc, &len);
+    xmlFreeDoc(doc);
+    const char *code = check_bytes(xml, len, res);
+    free(xml);
+    return code;
+}
+
+static const char *check_opts(const struct fx_resp *o, const struct fx_keypair *signer)
+{
+    struct saml_result res;
+    return check_doc(fx_response_doc(o, signer), &res);
+}
+
+TestSuite(saml, .init = setup, .fini = teardown, .timeout = 30);
+
+Test(saml, metadata_parsed)
+{
+    cr_assert_str_eq(saml_idp_meta_entity_id(idp), FX_IDP);
+    cr_assert_str_eq(saml_idp_meta_sso_url(idp), "https://idp.example.nl/sso");
+    cr_assert_str_eq(saml_idp_meta_artifact_url(idp, 1), "https://idp.example.nl/ars");
+    cr_assert_null(saml_idp_meta_artifact_url(idp, 0));
+    cr_assert_eq(saml_idp_meta_key_count(idp), 1);
+}
+
+Test(saml, valid_response_accepted)
+{
+    struct fx_resp o = fx_resp_default();
+    struct saml_result res;
+    cr_assert_str_eq(check_doc(fx_response_doc(&o, &idp_kp), &res), "");
+    cr_assert_str_eq(res.subject, FX_BSN);
+    cr_assert_eq(res.loa, LOA_MIDDEN);
+    cr_assert_str_eq(res.assertion_id, o.assertion_id);
+}
+
+Test(saml, response_and_assertion_signed_accepted)
+{
+    struct fx_resp o = fx_resp_default();
+    o.sign_response = true;
+    o.class_ref = SAML_AC_PREFIX "SmartcardPKI";
+    struct saml_result res;
+    cr_assert_str_eq(check_doc(fx_response_doc(&o, &idp_kp), &res), "");
+    cr_assert_eq(res.loa, LOA_HOOG);
+}
+
+Test(saml, every_level_mapped)
+{
+    const char *refs[] = {"PasswordProtectedTransport", "MobileTwoFactorContract", "Smartcard",
+                          "SmartcardPKI"};
+    enum identity_loa want[] = {LOA_BASIS, LOA_MIDDEN, LOA_SUBSTANTIEEL, LOA_HOOG};
+    for (int i = 0; i < 4; i++) {
+        char ref[128], id[64];
+        snprintf(ref, sizeof(ref), SAML_AC_PREFIX "%s", refs[i]);
+        snprintf(id, sizeof(id), "_level%d", i);
+        struct fx_resp o = fx_resp_default();
+        o.class_ref = ref;
+        o.assertion_id = id;
+        struct saml_result res;
+        cr_assert_str_eq(check_doc(fx_response_doc(&o, &idp_kp), &res), "");
+        cr_assert_eq(res.loa, want[i], "%s", refs[i]);
+    }
+}
+
+Test(saml, unsigned_refused)
+{
+    struct fx_resp o = fx_resp_default();
+    o.sign_assertion = false;
+    cr_assert_str_eq(check_opts(&o, &idp_kp), "saml_signature");
+}
+
+Test(saml, signed_by_another_key_refused, .init = setup_two)
+{
+    /* The signature carries the other key's certificate in KeyInfo: it must not matter. */
+    struct fx_resp o = fx_resp_default();
+    cr_assert_str_eq(check_opts(&o, &other_kp), "saml_signature");
+}
+
+Test(saml, tampered_after_signing_refused)
+{
+    struct fx_resp o = fx_resp_default();
+    size_t len;
+    xmlDocPtr doc = fx_response_doc(&o, &idp_kp);
+    char *xml = fx_dump(doc, &len);
+    xmlFreeDoc(doc);
+    char *at = strstr(xml, FX_BSN);
+    cr_assert_not_null(at);
+    memcpy(at, "111222333", 9); /* another valid BSN */
+    struct saml_result res;
+    cr_assert_str_eq(check_bytes(xml, len, &res), "saml_signature");
+    free(xml);
+}
+
+/* An unsigned copy of the assertion with another subject, beside the signed one. */
+static xmlNodePtr evil_copy(xmlNodePtr assertion, const char *id)
+{
+    xmlNodePtr evil = xmlCopyNode(assertion, 1);
+    xmlNodePtr sig = saml_xml_child(evil, SAML_NS_DSIG, "Signature");
+    if (sig) {
+        xmlUnlinkNode(sig);
+        xmlFreeNode(sig);
+    }
+    if (id)
+        xmlSetProp(evil, (const xmlChar *)"ID", (const xmlChar *)id);
+    xmlNodePtr nid = saml_xml_child(saml_xml_child(evil, SAML_NS_ASSERTION, "Subject"),
+                                    SAML_NS_ASSERTION, "NameID");
+    xmlNodeSetContent(nid, (const xmlChar *)"s00000000:111222333");
+    return evil;
+}
+
+Test(saml, xsw_unsigned_assertion_before_signed_refused)
+{
+    struct fx_resp o = fx_resp_default();
+    xmlDocPtr doc = fx_response_doc(&o, &idp_kp);
+    xmlNodePtr a = saml_xml_child(xmlDocGetRootElement(doc), SAML_NS_ASSERTION, "Assertion");
+    xmlAddPrevSibling(a, evil_copy(a, "_evil1"));
+    struct saml_result res;
+    cr_assert_str_eq(check_doc(doc, &res), "saml_structure");
+}
+
+Test(saml, xsw_unsigned_assertion_after_signed_refused)
+{
+    struct fx_resp o = fx_resp_default();
+    xmlDocPtr doc = fx_response_doc(&o, &idp_kp);
+    xmlNodePtr a = saml_xml_child(xmlDocGetRootElement(doc), SAML_NS_ASSERTION, "Assertion");
+    xmlAddNextSibling(a, evil_copy(a, "_evil2"));
+    struct saml_result res;
+    cr_assert_str_eq(check_doc(doc, &res), "saml_structure");
+}
+
+Test(saml, xsw_signed_response_wrapping_unsigned_assertion_refused)
+{
+    /* The Response's signature is valid, but the assertion inside is not signed itself. */
+    struct fx_resp o = fx_resp_default();
+    o.sign_assertion = false;
+    o.sign_response = true;
+    cr_assert_str_eq(check_opts(&o, &idp_kp), "saml_signature");
+}
+
+Test(saml, xsw_signed_assertion_moved_into_extensions_refused)
+{
+    struct fx_resp o = fx_resp_default();
+    xmlDocPtr doc = fx_response_doc(&o, &idp_kp);
+    xmlNodePtr resp = xmlDocGetRootElement(doc);
+    xmlNodePtr a = saml_xml_child(resp, SAML_NS_ASSERTION, "Assertion");
+    xmlNodePtr evil = evil_copy(a, NULL);
+    /* Moved with its ID; the evil copy takes that ID after the original is serialised away. */
+    xmlUnlinkNode(a);
+    xmlNodePtr ext =
+        xmlNewChild(resp, resp->ns, (const xmlChar *)"Extensions", NULL); /* samlp:Extensions */
+    xmlAddChild(ext, a);
+    xmlAddPrevSibling(ext, evil);
+    struct saml_result res;
+    /* Same ID twice: refused when IDs are registered; with another ID: two assertions. */
+    cr_assert_str_eq(check_doc(doc, &res), "saml_structure");
+}
+
+Test(saml, xsw_signed_assertion_moved_into_signature_object_refused)
+{
+    /* The evil assertion carries the original's signature, and the signed original hides in
+     * that signature's ds:Object, where a careless verifier still finds it by ID. */
+    struct fx_resp o = fx_resp_default();
+    xmlDocPtr doc = fx_response_doc(&o, &idp_kp);
+    xmlNodePtr resp = xmlDocGetRootElement(doc);
+    xmlNodePtr a = saml_xml_child(resp, SAML_NS_ASSERTION, "Assertion");
+    xmlNodePtr evil = evil_copy(a, "_evil3");
+    xmlNodePtr sig_copy = xmlCopyNode(saml_xml_child(a, SAML_NS_DSIG, "Signature"), 1);
+    xmlAddNextSibling(saml_xml_child(evil, SAML_NS_ASSERTION, "Issuer"), sig_copy);
+    xmlUnlinkNode(a);
+    xmlNodePtr object = xmlNewChild(sig_copy, sig_copy->ns, (const xmlChar *)"Object", NULL);
+    xmlAddChild(object, a);
+    xmlAddChild(resp, evil);
+    struct saml_result res;
+    cr_assert_str_eq(check_doc(doc, &res), "saml_structure");
+}
+
+Test(saml, signed_response_tampered_refused)
+{
+    /* Moving anything inside a signed Response breaks the Response's own signature. */
+    struct fx_resp o = fx_resp_default();
+    o.sign_response = true;
+    xmlDocPtr doc = fx_response_doc(&o, &idp_kp);
+    xmlNodePtr resp = xmlDocGetRootElement(doc);
+    xmlNodePtr a = saml_xml_child(resp, SAML_NS_ASSERTION, "Assertion");
+    xmlAddNextSibling(a, evil_copy(a, "_evil4"));
+    struct saml_result res;
+    cr_assert_str_eq(check_doc(doc, &res), "saml_signature");
+}
+
+Test(saml, xsw_duplicate_id_refused)
+{
+    /* The evil copy carries the signed assertion's ID; the original sits in Extensions. */
+    struct fx_resp o = fx_resp_default();
+    xmlDocPtr doc = fx_response_doc(&o, &idp_kp);
+    size_t len;
+    char *xml = fx_dump(doc, &len);
+    xmlFreeDoc(doc);
+    char *start = strstr(xml, "<saml:Assertion"), *end = strstr(xml, "</samlp:Response>");
+    char *evil = NULL;
+    int n = asprintf(&evil, "%.*s<samlp:Extensions>%.*s</samlp:Extensions>%s", (int)(start - xml),
+                     xml, (int)(end - start), start, start);
+    cr_assert(n > 0);
+    char *second = strstr(strstr(evil, "</samlp:Extensions>"), FX_BSN);
+    memcpy(second, "111222333", 9);
+    struct saml_result res;
+    cr_assert_str_eq(check_bytes(evil, (size_t)n, &res), "saml_structure");
+    free(evil);
+    free(xml);
+}
+
+Test(saml, wrong_audience_refused)
+{
+    struct fx_resp o = fx_resp_default();
+    o.audience = "https://other-sp.example.nl";
+    cr_assert_str_eq(check_opts(&o, &idp_kp), "saml_audience");
+}
+
+Test(saml, wrong_recipient_refused)
+{
+    struct fx_resp o = fx_resp_default();
+    o.recipient = "https://evil.example/acs";
+    cr_assert_str_eq(check_opts(&o, &idp_kp), "saml_confirmation");
+}
+
+Test(saml, wrong_destination_refused)
+{
+    struct fx_resp o = fx_resp_default();
+    o.destination = "https://evil.example/acs";
+    cr_assert_str_eq(check_opts(&o, &idp_kp), "saml_destination");
+}
+
+Test(saml, expired_refused)
+{
+    struct fx_resp o = fx_resp_default();
+    o.not_before_s = -900;
+    o.not_on_or_after_s = -61; /* past the 60 s skew */
+    cr_assert_str_eq(check_opts(&o, &idp_kp), "saml_confirmation");
+}
+
+Test(saml, expired_within_skew_accepted)
+{
+    struct fx_resp o = fx_resp_default();
+    o.not_on_or_after_s = -30;
+    cr_assert_str_eq(check_opts(&o, &idp_kp), "");
+}
+
+Test(saml, not_yet_valid_refused)
+{
+    struct fx_resp o = fx_resp_default();
+    o.not_before_s = 120;
+    cr_assert_str_eq(check_opts(&o, &idp_kp), "saml_expired");
+}
+
+Test(saml, in_response_to_mismatch_refused)
+{
+    struct fx_resp o = fx_resp_default();
+    o.in_response_to = "_another_request";
+    cr_assert_str_eq(check_opts(&o, &idp_kp), "saml_in_response_to");
+}
+
+Test(saml, replayed_assertion_refused)
+{
+    struct fx_resp o = fx_resp_default();
+    xmlDocPtr doc = fx_response_doc(&o, &idp_kp);
+    size_t len;
+    char *xml = fx_dump(doc, &len);
+    xmlFreeDoc(doc);
+    struct saml_result res;
+    cr_assert_str_eq(check_bytes(xml, len, &res), "");
+    cr_assert_str_eq(check_bytes(xml, len, &res), "saml_replay");
+    free(xml);
+}
+
+Test(saml, wrong_sector_refused)
+{
+    struct fx_resp o = fx_resp_default();
+    o.name_id = "s00000001:" FX_BSN;
+    cr_assert_str_eq(check_opts(&o, &idp_kp), "saml_sector");
+}
+
+Test(saml, bad_bsn_refused)
+{
+    struct fx_resp o = fx_resp_default();
+    o.name_id = "s00000000:123456789"; /* fails the elfproef */
+    cr_assert_str_eq(check_opts(&o, &idp_kp), "saml_bsn");
+}
+
+Test(saml, unknown_class_ref_refused)
+{
+    struct fx_resp o = fx_resp_default();
+    o.class_ref = SAML_AC_PREFIX "Password";
+    cr_assert_str_eq(check_opts(&o, &idp_kp), "saml_classref");
+}
+
+Test(saml, cancelled_status_explained)
+{
+    struct fx_resp o = fx_resp_default();
+    o.status = "AuthnFailed";
+    cr_assert_str_eq(check_opts(&o, &idp_kp), "saml_cancelled");
+}
+
+Test(saml, doctype_and_xxe_refused)
+{
+    static const char *docs[] = {
+        "<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>"
+        "<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\">&x;"
+        "</samlp:Response>",
+        "<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b "
+        "\"&a;&a;&a;&a;&a;&a;&a;&a;\">]><r>&b;</r>",
+        "<!DOCTYPE r SYSTEM \"http://127.0.0.1:1/evil.dtd\"><r/>",
+        "<r>&undeclared;</r>",
+    };
+    for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+        struct saml_result res;
+        cr_assert_str_eq(check_bytes(docs[i], strlen(docs[i]), &res), "saml_xml", "doc %zu", i);
+    }
+}
+
+Test(saml, oversized_refused)
+{
+    size_t len = SAML_XML_MAX + 1;
+    char *big = malloc(len);
+    memset(big, ' ', len);
+    memcpy(big, "<r>", 3);
+    memcpy(big + len - 4, "</r>", 4);
+    struct saml_result res;
+    cr_assert_str_eq(check_bytes(big, len, &res), "saml_xml");
+    free(big);
+}
+
+Test(saml, loa_map_parse)
+{
+    struct saml_sp s = {0};
+    char why[128];
+    cr_assert_eq(saml_loa_map_parse(&s, "urn:x:y=hoog,Smartcard=midden", why, sizeof(why)), 0);
+    cr_assert_str_eq(s.loa_map[0].class_ref, "urn:x:y");
+    cr_assert_str_eq(s.loa_map[1].class_ref, SAML_AC_PREFIX "Smartcard");
+    cr_assert_str_eq(saml_loa_class_ref(&s, LOA_BASIS), SAML_AC_PREFIX "Smartcard");
+    cr_assert_str_eq(saml_loa_class_ref(&s, LOA_SUBSTANTIEEL), "urn:x:y");
+    cr_assert_neq(saml_loa_map_parse(&s, "Smartcard=super", why, sizeof(why)), 0);
+    cr_assert_neq(saml_loa_map_parse(&s, "", why, sizeof(why)), 0);
+    cr_assert_neq(saml_loa_map_parse(&s, "A=basis,A=hoog", why, sizeof(why)), 0);
+}
+
+Test(saml, base64_rfc4648_vectors)
+{
+    /* RFC 4648 §10. */
+    static const char *enc[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
+    static const char *dec[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
+    for (int i = 0; i < 7; i++) {
+        uint8_t out[16];
+        long n = saml_base64_decode(enc[i], strlen(enc[i]), out, sizeof(out));
+        cr_assert_eq(n, (long)strlen(dec[i]));
+        cr_assert_eq(memcmp(out, dec[i], (size_t)n), 0);
+    }
+    uint8_t out[16];
+    cr_assert_eq(saml_base64_decode("Zm9v\r\nYmFy", 10, out, sizeof(out)), 6);
+    cr_assert_eq(saml_base64_decode("Zm9=v", 5, out, sizeof(out)), -1);
+    cr_assert_eq(saml_base64_decode("Zh==", 4, out, sizeof(out)), -1); /* nonzero pad bits */
+    cr_assert_eq(saml_base64_decode("Zm9vYmFy", 8, out, 5), -1);
+}
+
+Test(saml, time_parse)
+{
+    uint64_t ms;
+    cr_assert_eq(saml_time_parse("2026-11-22T16:00:00Z", &ms), 0);
+    cr_assert_eq(ms, 1795363200000ull);
+    cr_assert_eq(saml_time_parse("2026-11-22T16:00:00.250Z", &ms), 0);
+    cr_assert_eq(ms, 1795363200250ull);
+    cr_assert_eq(saml_time_parse("2026-11-22T16:00:00+01:00", &ms), -1);
+    cr_assert_eq(saml_time_parse("2026-11-22 16:00:00Z", &ms), -1);
+}
