@@ -5,6 +5,8 @@
  *   POST /auth/logout                     → session ended, cookie cleared, 303 to /
  *   GET  /auth/dev/authorize              → the dev provider's login page
  *   POST /auth/dev/authorize              → the dev provider's form: 303 to the callback
+ *   POST /auth/callback/<saml provider>   → SAML HTTP-POST binding (the IdP's form post)
+ *   GET  /auth/metadata/<saml provider>   → the SAML SP metadata
  * A POST must come from our own origin (CSRF). Logs name at most the first 8 hex characters of
  * a pseudonym: never a subject, a name or a client address. */
 #include <errno.h>
@@ -20,23 +22,55 @@
 #include <openssl/crypto.h>
 
 #include "balie/idp.h"
+#include "balie/idp_saml.h"
 #include "balie/log.h"
 #include "balie/metrics.h"
 #include "balie/session.h"
 #include "balie/strbuf.h"
+#include "auth_saml.h"
 #include "form.h"
 #include "ratelimit.h"
 #include "server_internal.h"
 
-#define AUTH_MAX_PROVIDERS 4
+#define AUTH_MAX_PROVIDERS 8
 #define AUTH_MAX_PENDING 1024
 #define AUTH_FAILURES_PER_MINUTE 10
 #define DEV_PAGE "dev-login.html"
 
 /* Why logins failed, as counted in /metrics. The idp_error codes, and the gateway's own. */
 static const char *const failure_reasons[] = {
-    "bad_form",      "bad_role",     "bad_loa", "bad_bsn",      "bad_account", "bad_name",
-    "state_invalid", "code_invalid", "busy",    "rate_limited", "other",
+    "bad_form",
+    "bad_role",
+    "bad_loa",
+    "bad_bsn",
+    "bad_account",
+    "bad_name",
+    "state_invalid",
+    "code_invalid",
+    "busy",
+    "rate_limited",
+    /* SAML (identity/saml_response.c): which check refused the answer. */
+    "saml_xml",
+    "saml_invalid",
+    "saml_structure",
+    "saml_signature",
+    "saml_destination",
+    "saml_in_response_to",
+    "saml_confirmation",
+    "saml_conditions",
+    "saml_expired",
+    "saml_audience",
+    "saml_sector",
+    "saml_bsn",
+    "saml_authn",
+    "saml_classref",
+    "saml_replay",
+    "saml_cancelled",
+    "saml_level",
+    "saml_status",
+    "saml_missing",
+    "saml_artifact",
+    "other",
 };
 #define FAILURE_COUNT (sizeof(failure_reasons) / sizeof(failure_reasons[0]))
 
@@ -220,7 +254,7 @@ static int route_login(struct server *srv, struct lws *wsi, struct http_session 
                                 : "Er is geen inlogmethode ingesteld. / No login method is "
                                   "configured.");
     const char *ret = http_query_get(req, "return");
-    char state[IDP_STATE_LEN + 1], url[1024];
+    char state[IDP_STATE_LEN + 1], url[4096]; /* a signed SAML redirect is long */
     struct login_pending *login =
         login_begin(auth->logins, idp->id, ret ? ret : "/", server_now_ms(), state);
     int rc = login ? idp->start(idp, state, login, url, sizeof(url)) : -1;
@@ -254,37 +288,19 @@ static void params_from_query(const struct http_request *req, struct idp_params 
     }
 }
 
-static int route_callback(struct server *srv, struct lws *wsi, struct http_session *hs,
-                          const struct http_request *req, const char *provider_id)
+/* The end of every login: the verified identity becomes a session (and `id` is cleared),
+ * the cookie is set, and the browser goes to the login's return path. */
+static int complete_login(struct server *srv, struct lws *wsi, struct http_session *hs,
+                          const struct http_request *req, const struct idp *idp,
+                          const struct login_pending *login, struct identity_verified *id)
 {
     struct auth *auth = srv->auth;
-    struct idp *idp = find_provider(auth, provider_id);
-    if (!idp)
-        return respond_page(srv, wsi, hs, 404,
-                            "Deze inlogmethode bestaat hier niet. / Unknown login method.");
     uint64_t now = server_now_ms();
-    struct idp_error err = {.http_status = 400};
-    struct login_pending login;
-    if (login_take(auth->logins, http_query_get(req, "state"), idp->id, now, &login) != 0) {
-        snprintf(err.code, sizeof(err.code), "state_invalid");
-        snprintf(err.message, sizeof(err.message),
-                 "Deze inlogpoging is verlopen of al gebruikt. Begin opnieuw. / "
-                 "This login attempt has expired or was already used. Please start again.");
-        return login_failed(srv, wsi, hs, req, &err);
-    }
-    struct idp_params params = {0};
-    params_from_query(req, &params);
-    struct identity_verified id;
-    memset(&id, 0, sizeof(id));
-    if (idp->finish(idp, &params, &login, now, &id, &err) != 0) {
-        identity_verified_clear(&id);
-        return login_failed(srv, wsi, hs, req, &err);
-    }
     /* A new login replaces the session this browser had (another person, another role). */
     session_destroy(srv->sessions, session_from_cookie_header(srv->sessions, req->cookie, now));
     char value[64], cookie[192];
-    struct session *sess = session_create(srv->sessions, &id, now, value);
-    identity_verified_clear(&id);
+    struct session *sess = session_create(srv->sessions, id, now, value);
+    identity_verified_clear(id);
     if (!sess) {
         log_warn("auth", "no room for another session (%zu live)", session_count(srv->sessions));
         return respond_page(srv, wsi, hs, 503,
@@ -296,9 +312,57 @@ static int route_callback(struct server *srv, struct lws *wsi, struct http_sessi
              session_role_name(sess->role), identity_loa_name(sess->loa), sess->pseudonym);
     session_cookie(req, value, cookie, sizeof(cookie));
     OPENSSL_cleanse(value, sizeof(value));
-    int rc = redirect(srv, wsi, hs, 303, login.return_path, cookie);
+    int rc = redirect(srv, wsi, hs, 303, login->return_path, cookie);
     OPENSSL_cleanse(cookie, sizeof(cookie));
     return rc;
+}
+
+static int route_callback(struct server *srv, struct lws *wsi, struct http_session *hs,
+                          const struct http_request *req, const char *provider_id)
+{
+    struct auth *auth = srv->auth;
+    struct idp *idp = find_provider(auth, provider_id);
+    if (!idp)
+        return respond_page(srv, wsi, hs, 404,
+                            "Deze inlogmethode bestaat hier niet. / Unknown login method.");
+    uint64_t now = server_now_ms();
+    struct idp_error err = {.http_status = 400};
+    struct login_pending login;
+    struct idp_params params = {0};
+    char *storage = NULL;
+    if (req->post &&
+        auth_callback_form(req->body ? req->body : "", req->body_len, &params, &storage) != 0)
+        params.count = 0;
+    if (!req->post)
+        params_from_query(req, &params);
+    /* The SAML bindings carry our state as RelayState (bindings §3.4.3, §3.5.3, §3.6.3). */
+    const char *state = idp_params_get(&params, "state");
+    if (!state)
+        state = idp_params_get(&params, "RelayState");
+    struct identity_verified id;
+    memset(&id, 0, sizeof(id));
+    int rc = login_take(auth->logins, state, idp->id, now, &login);
+    if (rc != 0) {
+        snprintf(err.code, sizeof(err.code), "state_invalid");
+        snprintf(err.message, sizeof(err.message),
+                 "Deze inlogpoging is verlopen of al gebruikt. Begin opnieuw. / "
+                 "This login attempt has expired or was already used. Please start again.");
+    } else if (idp_is_saml(idp) && idp_params_get(&params, "SAMLart")) {
+        rc = auth_saml_artifact(srv, wsi, hs, req, idp, &params, &login, &err);
+    } else {
+        rc = idp->finish(idp, &params, &login, now, &id, &err);
+    }
+    if (storage) {
+        OPENSSL_cleanse(storage, req->body_len); /* a SAML Response holds the BSN */
+        free(storage);
+    }
+    if (rc == 1)
+        return 0; /* answered later, when the artifact is resolved */
+    if (rc != 0) {
+        identity_verified_clear(&id);
+        return login_failed(srv, wsi, hs, req, &err);
+    }
+    return complete_login(srv, wsi, hs, req, idp, &login, &id);
 }
 
 static void append_json_field(struct strbuf *sb, const char *name, const char *value)
@@ -458,11 +522,16 @@ int auth_handle(struct server *srv, struct lws *wsi, struct http_session *hs,
     struct auth *auth = srv->auth;
     const char *uri = req->uri;
     bool dev_route = auth->dev && strcmp(uri, "/auth/dev/authorize") == 0;
-    bool post_route = strcmp(uri, "/auth/logout") == 0 || dev_route;
+    /* The SAML HTTP-POST binding: the IdP's page posts the Response here from the IdP's own
+     * origin, so the origin check cannot apply; the signed Response, bound to this login's
+     * request ID and state, is what is trusted instead (profiles §4.1.4.3). */
+    bool saml_post =
+        strncmp(uri, "/auth/callback/", 15) == 0 && idp_is_saml(find_provider(auth, uri + 15));
+    bool post_route = strcmp(uri, "/auth/logout") == 0 || dev_route || saml_post;
     srv->http_requests[ROUTE_AUTH]++;
     if (req->post && !post_route)
         return respond_page(srv, wsi, hs, 405, "Methode niet toegestaan. / Method not allowed.");
-    if (req->post && !post_origin_ok(srv, req)) {
+    if (req->post && !saml_post && !post_origin_ok(srv, req)) {
         auth->refused_origin++;
         log_info("auth", "POST %s refused: not from this site's own origin", uri);
         return respond_page(srv, wsi, hs, 403,
@@ -482,6 +551,8 @@ int auth_handle(struct server *srv, struct lws *wsi, struct http_session *hs,
         return route_login(srv, wsi, hs, req);
     if (strncmp(uri, "/auth/callback/", 15) == 0)
         return route_callback(srv, wsi, hs, req, uri + 15);
+    if (strncmp(uri, "/auth/metadata/", 15) == 0 && idp_is_saml(find_provider(auth, uri + 15)))
+        return auth_saml_metadata(srv, wsi, hs, find_provider(auth, uri + 15));
     if (strcmp(uri, "/auth/logout") == 0)
         return req->post ? route_logout(srv, wsi, hs, req)
                          : respond_page(srv, wsi, hs, 405,
@@ -540,6 +611,38 @@ static int load_secret(struct server *srv)
     return 0;
 }
 
+/* The level every SAML AuthnRequest asks for at least: the lowest any service accepts, so the
+ * citizen can reach every service that level allows (each service still checks its own). */
+static enum identity_loa lowest_service_loa(const struct balie_config *cfg)
+{
+    enum identity_loa lowest = LOA_HOOG, loa;
+    for (int i = 0; i < cfg->service_count; i++)
+        if (identity_loa_parse(cfg->services[i].min_loa, &loa) == 0 && loa < lowest)
+            lowest = loa;
+    return lowest;
+}
+
+static int add_saml_providers(struct server *srv)
+{
+    struct auth *auth = srv->auth;
+    for (int i = 0; i < srv->cfg->saml_count; i++) {
+        char why[320];
+        if (auth->provider_count == AUTH_MAX_PROVIDERS)
+            return -ENOSPC;
+        struct idp *idp = idp_saml_new(&srv->cfg->saml[i], lowest_service_loa(srv->cfg),
+                                       auth->secret, auth->secret_len, why, sizeof(why));
+        if (!idp) {
+            log_error("identity", "saml.%s: %s", srv->cfg->saml[i].id, why);
+            return -EINVAL;
+        }
+        auth->providers[auth->provider_count++] = idp;
+        log_info("identity", "saml.%s: SP %s, ACS %s, binding %s", idp->id,
+                 srv->cfg->saml[i].sp_entity_id, srv->cfg->saml[i].acs_url,
+                 srv->cfg->saml[i].binding);
+    }
+    return 0;
+}
+
 int auth_init(struct server *srv)
 {
     struct auth *auth = calloc(1, sizeof(*auth));
@@ -561,6 +664,9 @@ int auth_init(struct server *srv)
         log_warn("identity", "dev identity provider enabled: not for production (anyone can "
                              "log in as any BSN; set identity.dev_provider = false)");
     }
+    err = add_saml_providers(srv);
+    if (err)
+        return err;
     ratelimit_init(&auth->limiter, AUTH_FAILURES_PER_MINUTE, 60u * 1000u);
     metrics_add_collector(collect_auth_metrics, srv);
     return 0;
@@ -595,4 +701,15 @@ int auth_pseudonym(const struct server *srv, const char *subject,
     if (!srv->auth)
         return -1;
     return identity_pseudonym(srv->auth->secret, srv->auth->secret_len, subject, out);
+}
+
+int auth_finish_login(struct server *srv, struct lws *wsi, struct http_session *hs,
+                      const struct http_request *req, const struct idp *idp,
+                      const struct login_pending *login, struct identity_verified *id,
+                      const struct idp_error *err)
+{
+    if (!err)
+        return complete_login(srv, wsi, hs, req, idp, login, id);
+    identity_verified_clear(id);
+    return login_failed(srv, wsi, hs, req, err);
 }

@@ -238,7 +238,9 @@ static int begin_routed(struct server *srv, struct lws *wsi, struct http_session
         free(req);
         return rc;
     }
-    if (content_length > HTTP_BODY_MAX) {
+    req->body_max =
+        strncmp(uri, "/auth/callback/", 15) == 0 ? HTTP_BODY_MAX_CALLBACK : HTTP_BODY_MAX;
+    if (content_length > (long long)req->body_max) {
         free(req);
         hs->close_after = true; /* the unread body must not be taken for the next request */
         return respond_text(srv, wsi, hs, 413, "Te groot / Payload too large\n");
@@ -253,7 +255,7 @@ static int on_body(struct http_session *hs, const void *in, size_t len)
     struct http_request *req = hs ? hs->req : NULL;
     if (!req || req->body_too_large)
         return 0;
-    if (req->body_len + len > HTTP_BODY_MAX) {
+    if (req->body_len + len > req->body_max) {
         req->body_too_large = true;
         return 0;
     }

@@ -80,6 +80,8 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 
 /* A request body larger than this is refused with 413: forms are small. */
 #define HTTP_BODY_MAX 8192
+/* …except the form post of a SAML Response (HTTP-POST binding) to /auth/callback/<id>. */
+#define HTTP_BODY_MAX_CALLBACK (192u * 1024u)
 
 /* What a routed request needs after LWS_CALLBACK_HTTP, when libwebsockets may no longer hold
  * the headers: copied then, freed once answered. */
@@ -96,8 +98,9 @@ struct http_request {
     char cookie[4096];
     char query[2048]; /* URL arguments, percent-decoded, as "name\0value\0" pairs */
     size_t query_len;
-    char *body; /* POST body, up to HTTP_BODY_MAX */
+    char *body; /* POST body, up to body_max */
     size_t body_len;
+    size_t body_max; /* HTTP_BODY_MAX, or HTTP_BODY_MAX_CALLBACK for /auth/callback/ */
     bool body_too_large;
 };
 

@@ -23,6 +23,28 @@ struct config_service {
     char min_loa[16]; /* basis | midden | substantieel | hoog */
 };
 
+#define CONFIG_MAX_SAML 4
+#define CONFIG_SAML_ID_MAX 16
+
+/* A SAML identity provider (DigiD-like): `[saml.<id>]` in the file; docs/identity.md. */
+struct config_saml {
+    char id[CONFIG_SAML_ID_MAX]; /* [a-z0-9-], 1..15 characters; /auth/callback/<id> */
+    char idp_metadata_file[CONFIG_STR_MAX];
+    char sp_entity_id[CONFIG_STR_MAX]; /* empty: <public_url>/auth/metadata/<id> */
+    char acs_url[CONFIG_STR_MAX];      /* empty: <public_url>/auth/callback/<id> */
+    char sp_key_file[CONFIG_STR_MAX];
+    char sp_cert_file[CONFIG_STR_MAX];
+    char tls_client_cert[CONFIG_STR_MAX]; /* artifact resolution; empty: sp_cert_file */
+    char tls_client_key[CONFIG_STR_MAX];  /* empty: sp_key_file */
+    char tls_ca_file[CONFIG_STR_MAX];     /* trust anchors for the IdP; empty: system store */
+    char sector[16];                      /* NameID prefix, "s00000000" for the BSN */
+    char loa_map[1024];                   /* ClassRef=level,… */
+    char display_name[64];
+    char binding[16]; /* post | artifact */
+    int clock_skew_s;
+    bool force_authn;
+};
+
 struct balie_config {
     struct {
         char environment[CONFIG_STR_MAX]; /* development | production */
@@ -71,6 +93,8 @@ struct balie_config {
     /* When none is configured, config_validate() adds the default service "algemeen". */
     struct config_service services[CONFIG_MAX_SERVICES];
     int service_count;
+    struct config_saml saml[CONFIG_MAX_SAML];
+    int saml_count;
 };
 
 #define CONFIG_MAX_ERRORS 32
@@ -112,6 +136,8 @@ const struct config_service *config_service_find(const struct balie_config *cfg,
 
 /* The key table, for documentation checks. Sets *count. */
 const struct config_key_info *config_keys(size_t *count);
+/* The keys of a `[saml.<id>]` section (section "saml.<id>"), for documentation checks. */
+const struct config_key_info *config_saml_keys(size_t *count);
 
 /* Whether the `dev` identity provider (a test login) is on. */
 bool config_dev_provider_enabled(const struct balie_config *cfg);
