@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 
@@ -17,13 +18,21 @@ static void set_error(struct idp_error *err, const char *code, const char *messa
     err->http_status = status;
 }
 
+/* SAML's times (IssueInstant, NotBefore, NotOnOrAfter) are wall-clock UTC, while the gateway's
+ * `now_ms` is monotonic (for time-outs), so the checks read the real-time clock here. */
+uint64_t idp_saml_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 static int saml_start(struct idp *idp, const char *state, struct login_pending *login, char *url,
                       size_t url_len)
 {
     struct idp_saml *s = (struct idp_saml *)idp;
     char id[SAML_ID_MAX];
-    /* login->created_ms is the gateway's clock at the login's start. */
-    if (saml_authn_request_url(&s->sp, s->meta, s->key, s->request_loa, state, login->created_ms,
+    if (saml_authn_request_url(&s->sp, s->meta, s->key, s->request_loa, state, idp_saml_wall_ms(),
                                url, url_len, id) != 0)
         return -1;
     /* The request's ID is checked against InResponseTo when the answer comes (profiles
@@ -32,8 +41,8 @@ static int saml_start(struct idp *idp, const char *state, struct login_pending *
     return 0;
 }
 
-int idp_saml_identity(struct idp_saml *s, struct saml_result *res, struct identity_verified *out,
-                      struct idp_error *err)
+int idp_saml_identity(struct idp_saml *s, struct saml_result *res, uint64_t now_ms,
+                      uint64_t wall_ms, struct identity_verified *out, struct idp_error *err)
 {
     memset(out, 0, sizeof(*out));
     /* The bare BSN, as the dev provider does: one citizen, one pseudonym, whichever IdP. */
@@ -46,7 +55,10 @@ int idp_saml_identity(struct idp_saml *s, struct saml_result *res, struct identi
     out->loa = res->loa;
     out->role = IDENTITY_ROLE_CITIZEN;
     snprintf(out->provider, sizeof(out->provider), "%s", s->base.id);
-    out->expires_ms = res->session_end_ms;
+    /* SessionNotOnOrAfter, moved from the wall clock onto the gateway's monotonic one. */
+    if (res->session_end_ms)
+        out->expires_ms = res->session_end_ms > wall_ms ? now_ms + (res->session_end_ms - wall_ms)
+                                                        : now_ms;
     OPENSSL_cleanse(res, sizeof(*res));
     return 0;
 }
@@ -56,10 +68,11 @@ int idp_saml_check_xml(struct idp_saml *s, const uint8_t *xml, size_t len, const
                        struct idp_error *err)
 {
     struct saml_result res;
-    if (saml_response_check(&s->sp, s->meta, s->replay, xml, len, request_id, resolve_id, now_ms,
+    uint64_t wall = idp_saml_wall_ms();
+    if (saml_response_check(&s->sp, s->meta, s->replay, xml, len, request_id, resolve_id, wall,
                             &res, err) != 0)
         return -1;
-    return idp_saml_identity(s, &res, out, err);
+    return idp_saml_identity(s, &res, now_ms, wall, out, err);
 }
 
 static int saml_finish(struct idp *idp, const struct idp_params *params,

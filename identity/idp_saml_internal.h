@@ -23,12 +23,15 @@ struct idp_saml {
     struct saml_artifact_state *artifact; /* resolutions in flight (idp_saml_artifact.c) */
 };
 
-/* Checks a Response and turns it into a verified identity (pseudonym made). */
+/* Checks a Response and turns it into a verified identity (pseudonym made). `now_ms` is the
+ * gateway's monotonic clock (for expires_ms); the checks use the wall clock. */
 int idp_saml_check_xml(struct idp_saml *s, const uint8_t *xml, size_t len, const char *request_id,
                        const char *resolve_id, uint64_t now_ms, struct identity_verified *out,
                        struct idp_error *err);
-int idp_saml_identity(struct idp_saml *s, struct saml_result *res, struct identity_verified *out,
-                      struct idp_error *err);
+int idp_saml_identity(struct idp_saml *s, struct saml_result *res, uint64_t now_ms,
+                      uint64_t wall_ms, struct identity_verified *out, struct idp_error *err);
+/* The real-time clock in ms: SAML's times are UTC wall-clock, the gateway's `now_ms` monotonic. */
+uint64_t idp_saml_wall_ms(void);
 /* Cancels and frees what idp_saml_artifact.c keeps. */
 void idp_saml_artifact_free(struct idp_saml *s);
 
