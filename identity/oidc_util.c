@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/sha.h>
 
 #include "balie/jose.h"
@@ -476,6 +477,85 @@ int oidc_claim_subject(const json_t *claim, char out[IDP_SUBJECT_MAX])
     for (size_t i = 0; i < n; i++)
         if (s[i] < 0x21 || s[i] > 0x7e)
             return -1;
+    memcpy(out, s, n + 1);
+    return 0;
+}
+
+static bool number_claim(const json_t *payload, const char *name, double *out)
+{
+    const json_t *v = json_object_get(payload, name);
+    if (!json_is_number(v))
+        return false;
+    *out = json_number_value(v);
+    return true;
+}
+
+/* aud is the client, alone or in a list; with several audiences azp names us (§3.1.3.7 items 3-5);
+ * an azp that is there must be us either way. */
+static const char *check_audience(const json_t *payload, const char *client_id)
+{
+    const json_t *aud = json_object_get(payload, "aud");
+    bool ours = false;
+    size_t count = 1;
+    if (json_is_string(aud)) {
+        ours = strcmp(json_string_value(aud), client_id) == 0;
+    } else if (json_is_array(aud)) {
+        size_t i;
+        const json_t *v;
+        count = json_array_size(aud);
+        json_array_foreach(aud, i, v) ours =
+            ours || (json_is_string(v) && strcmp(json_string_value(v), client_id) == 0);
+    }
+    if (!ours)
+        return "aud_mismatch";
+    const json_t *azp = json_object_get(payload, "azp");
+    if (azp && (!json_is_string(azp) || strcmp(json_string_value(azp), client_id) != 0))
+        return "azp_mismatch";
+    if (count > 1 && !azp)
+        return "azp_mismatch";
+    return NULL;
+}
+
+const char *oidc_check_id_claims(const json_t *payload, const struct oidc_claims_expect *e)
+{
+    const char *iss = json_string_value(json_object_get(payload, "iss"));
+    if (!iss || strcmp(iss, e->issuer) != 0)
+        return "iss_mismatch";
+    const char *why = check_audience(payload, e->client_id);
+    if (why)
+        return why;
+    /* The nonce binds the token to this browser's login (§3.1.3.7 item 11, §15.5.2). */
+    const json_t *nonce = json_object_get(payload, "nonce");
+    size_t want = strlen(e->nonce);
+    if (!json_is_string(nonce) || json_string_length(nonce) != want ||
+        CRYPTO_memcmp(json_string_value(nonce), e->nonce, want) != 0)
+        return "nonce_mismatch";
+    double exp, iat, nbf;
+    double now = (double)e->now_s, skew = (double)e->skew_s;
+    if (!number_claim(payload, "exp", &exp) || now >= exp + skew)
+        return "token_expired";
+    if (!number_claim(payload, "iat", &iat) || iat > now + skew)
+        return "token_not_yet_valid";
+    if (now - iat > (double)e->max_age_s + skew)
+        return "token_too_old";
+    if (json_object_get(payload, "nbf") &&
+        (!number_claim(payload, "nbf", &nbf) || nbf > now + skew))
+        return "token_not_yet_valid";
+    return NULL;
+}
+
+int oidc_claim_display_name(const json_t *claim, char out[IDP_DISPLAY_NAME_MAX])
+{
+    out[0] = '\0';
+    const unsigned char *s = (const unsigned char *)json_string_value(claim);
+    size_t n = s ? json_string_length(claim) : 0;
+    if (n == 0 || n >= IDP_DISPLAY_NAME_MAX)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        /* C0 controls, DEL, and C1 controls (U+0080..U+009F are C2 80..C2 9F in UTF-8). */
+        if (s[i] < 0x20 || s[i] == 0x7f || (s[i] == 0xc2 && i + 1 < n && s[i + 1] < 0xa0))
+            return -1;
+    }
     memcpy(out, s, n + 1);
     return 0;
 }

@@ -138,6 +138,22 @@ enum oidc_iss_result { OIDC_ISS_OK = 0, OIDC_ISS_MISMATCH, OIDC_ISS_MISSING };
 enum oidc_iss_result oidc_check_callback_iss(const char *iss_param, const char *issuer,
                                              bool iss_supported);
 
+/* The ID token checks of OpenID Connect Core §3.1.3.7 and the NL GOV profile (§4.2.4 of the
+ * client profile: iat and nbf in the past, exp in the future), with a precise reason. */
+struct oidc_claims_expect {
+    const char *issuer, *client_id, *nonce;
+    uint64_t now_s;     /* wall clock, seconds since the epoch */
+    unsigned skew_s;    /* clock difference allowed either way */
+    unsigned max_age_s; /* how old iat may be */
+};
+/* NULL when every check passes, else the reason: "iss_mismatch", "aud_mismatch", "azp_mismatch",
+ * "nonce_mismatch", "token_expired", "token_not_yet_valid", "token_too_old". */
+const char *oidc_check_id_claims(const json_t *payload, const struct oidc_claims_expect *e);
+
+/* A display name claim kept as it is: a string of fewer than IDP_DISPLAY_NAME_MAX bytes without
+ * control characters (jansson has already refused invalid UTF-8). Returns 0, or -1. */
+int oidc_claim_display_name(const json_t *claim, char out[IDP_DISPLAY_NAME_MAX]);
+
 /* A subject claim's text: a string (or a whole number) of 1..IDP_SUBJECT_MAX-1 printable ASCII
  * characters. Returns 0 and fills `out`, or -1. */
 int oidc_claim_subject(const json_t *claim, char out[IDP_SUBJECT_MAX]);

@@ -278,3 +278,79 @@ Test(oidc, subject_claim)
     json_decref(empty);
     json_decref(too_long);
 }
+
+static json_t *claims(long long exp_delta, long long iat_delta)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "iss", "https://op.example", "aud", "balie",
+                     "sub", "999991772", "nonce", "n0nce", "exp", (json_int_t)(1000000 + exp_delta),
+                     "iat", (json_int_t)(1000000 + iat_delta));
+}
+
+Test(oidc, id_token_claims)
+{
+    struct oidc_claims_expect e = {.issuer = "https://op.example",
+                                   .client_id = "balie",
+                                   .nonce = "n0nce",
+                                   .now_s = 1000000,
+                                   .skew_s = 60,
+                                   .max_age_s = 600};
+    json_t *p = claims(300, -5);
+    cr_assert_null(oidc_check_id_claims(p, &e));
+    e.nonce = "n0ncf";
+    cr_assert_str_eq(oidc_check_id_claims(p, &e), "nonce_mismatch");
+    e.nonce = "n0nc";
+    cr_assert_str_eq(oidc_check_id_claims(p, &e), "nonce_mismatch", "a prefix is not the nonce");
+    e.nonce = "n0nce";
+    e.issuer = "https://other.example";
+    cr_assert_str_eq(oidc_check_id_claims(p, &e), "iss_mismatch");
+    e.issuer = "https://op.example";
+    e.client_id = "someone-else";
+    cr_assert_str_eq(oidc_check_id_claims(p, &e), "aud_mismatch");
+    e.client_id = "balie";
+    json_object_set_new(p, "aud", json_pack("[ss]", "balie", "api"));
+    cr_assert_str_eq(oidc_check_id_claims(p, &e), "azp_mismatch", "two audiences need azp");
+    json_object_set_new(p, "azp", json_string("balie"));
+    cr_assert_null(oidc_check_id_claims(p, &e));
+    json_object_set_new(p, "azp", json_string("api"));
+    cr_assert_str_eq(oidc_check_id_claims(p, &e), "azp_mismatch");
+    json_object_del(p, "azp");
+    json_object_set_new(p, "aud", json_string("balie"));
+    json_object_set_new(p, "nbf", json_integer(1000000 + 120));
+    cr_assert_str_eq(oidc_check_id_claims(p, &e), "token_not_yet_valid");
+    json_object_set_new(p, "nbf", json_integer(1000000 + 30));
+    cr_assert_null(oidc_check_id_claims(p, &e), "within the skew");
+    json_decref(p);
+
+    p = claims(-61, -400);
+    cr_assert_str_eq(oidc_check_id_claims(p, &e), "token_expired");
+    json_decref(p);
+    p = claims(-59, -400);
+    cr_assert_null(oidc_check_id_claims(p, &e), "within the skew");
+    json_decref(p);
+    p = claims(300, 120);
+    cr_assert_str_eq(oidc_check_id_claims(p, &e), "token_not_yet_valid");
+    json_decref(p);
+    p = claims(300, -700);
+    cr_assert_str_eq(oidc_check_id_claims(p, &e), "token_too_old");
+    json_object_del(p, "exp");
+    cr_assert_str_eq(oidc_check_id_claims(p, &e), "token_expired", "exp is required");
+    json_decref(p);
+}
+
+Test(oidc, display_name_claim)
+{
+    char out[IDP_DISPLAY_NAME_MAX];
+    json_t *ok = json_string("Jan de Vries-Ĳsselmeer");
+    cr_assert_eq(oidc_claim_display_name(ok, out), 0);
+    cr_assert_str_eq(out, "Jan de Vries-Ĳsselmeer");
+    json_t *ctl = json_string("Jan\nde Vries");
+    cr_assert_eq(oidc_claim_display_name(ctl, out), -1);
+    json_t *c1 = json_string("Jan\xc2\x85");
+    cr_assert_eq(oidc_claim_display_name(c1, out), -1);
+    json_t *num = json_integer(5);
+    cr_assert_eq(oidc_claim_display_name(num, out), -1);
+    json_decref(ok);
+    json_decref(ctl);
+    json_decref(c1);
+    json_decref(num);
+}
