@@ -147,6 +147,7 @@ typedef void (*idp_done_fn)(void *arg, int rc, struct identity_verified *id,
 struct idp {
     const char *id;           /* "dev": in URLs (/auth/callback/<id>) and in the session */
     const char *display_name; /* shown where a person picks how to log in */
+    const char *role;         /* who logs in here: "citizen", "agent", or NULL for both */
     /* Starts a login: `state` is the pending login's state (already kept in the store), `login`
      * its entry (the provider may fill `extra`). Writes the URL the browser is sent to.
      * Returns 0, or -1 when the URL does not fit. */
