@@ -19,8 +19,10 @@
 
 #include <openssl/crypto.h>
 
+#include "balie/httpc.h"
 #include "balie/idp.h"
 #include "balie/log.h"
+#include "balie/oidc.h"
 #include "balie/metrics.h"
 #include "balie/session.h"
 #include "balie/strbuf.h"
@@ -28,15 +30,51 @@
 #include "ratelimit.h"
 #include "server_internal.h"
 
-#define AUTH_MAX_PROVIDERS 4
+#define AUTH_MAX_PROVIDERS (1 + CONFIG_MAX_OIDC + 3)
 #define AUTH_MAX_PENDING 1024
 #define AUTH_FAILURES_PER_MINUTE 10
 #define DEV_PAGE "dev-login.html"
 
 /* Why logins failed, as counted in /metrics. The idp_error codes, and the gateway's own. */
 static const char *const failure_reasons[] = {
-    "bad_form",      "bad_role",     "bad_loa", "bad_bsn",      "bad_account", "bad_name",
-    "state_invalid", "code_invalid", "busy",    "rate_limited", "other",
+    "bad_form",
+    "bad_role",
+    "bad_loa",
+    "bad_bsn",
+    "bad_account",
+    "bad_name",
+    "state_invalid",
+    "code_invalid",
+    "busy",
+    "rate_limited",
+    /* OpenID Connect (identity/oidc*.c) */
+    "provider_unavailable",
+    "access_denied",
+    "provider_error",
+    "iss_mismatch",
+    "iss_missing",
+    "code_missing",
+    "token_unreachable",
+    "token_refused",
+    "keys_unavailable",
+    "id_token_invalid",
+    "alg_refused",
+    "unknown_kid",
+    "bad_signature",
+    "claim_invalid",
+    "aud_mismatch",
+    "azp_mismatch",
+    "nonce_mismatch",
+    "token_expired",
+    "token_not_yet_valid",
+    "token_too_old",
+    "loa_unknown",
+    "loa_too_low",
+    "subject_missing",
+    "role_unknown",
+    "internal",
+    "connection_closed",
+    "other",
 };
 #define FAILURE_COUNT (sizeof(failure_reasons) / sizeof(failure_reasons[0]))
 
@@ -50,6 +88,8 @@ struct auth {
     struct ratelimit limiter;
     uint64_t logins_by[AUTH_MAX_PROVIDERS][2]; /* [provider][role] */
     uint64_t failures[FAILURE_COUNT];
+    uint64_t failures_by[AUTH_MAX_PROVIDERS][FAILURE_COUNT]; /* those of a known provider */
+    struct httpc *httpc; /* calls to remote providers (token, discovery, keys); NULL when none */
     uint64_t logouts;
     uint64_t refused_origin;
 };
@@ -167,25 +207,45 @@ static const char *client_key(const struct http_request *req)
     return req->peer[0] ? req->peer : "unknown";
 }
 
+static size_t provider_index(const struct auth *auth, const char *id)
+{
+    for (size_t i = 0; i < auth->provider_count; i++)
+        if (strcmp(auth->providers[i]->id, id) == 0)
+            return i;
+    return 0;
+}
+
+/* Counts a refusal by reason, and by provider too when one is known. */
+static void count_failure_of(struct auth *auth, const struct idp *idp, const char *reason)
+{
+    size_t i = 0;
+    while (i < FAILURE_COUNT - 1 && strcmp(failure_reasons[i], reason) != 0)
+        i++;
+    auth->failures[i]++;
+    if (idp)
+        auth->failures_by[provider_index(auth, idp->id)][i]++;
+}
+
 static void count_failure(struct auth *auth, const char *reason)
 {
-    for (size_t i = 0; i < FAILURE_COUNT; i++) {
-        if (strcmp(failure_reasons[i], reason) == 0) {
-            auth->failures[i]++;
-            return;
-        }
-    }
-    auth->failures[FAILURE_COUNT - 1]++;
+    count_failure_of(auth, NULL, reason);
 }
 
 /* A failed login attempt: counted, logged without personal data, answered with a page. */
+static int login_failed_of(struct server *srv, struct lws *wsi, struct http_session *hs,
+                           const struct http_request *req, const struct idp *idp,
+                           const struct idp_error *err)
+{
+    count_failure_of(srv->auth, idp, err->code);
+    ratelimit_fail(&srv->auth->limiter, client_key(req), server_now_ms());
+    log_info("auth", "login refused: %s%s%s", idp ? idp->id : "", idp ? ": " : "", err->code);
+    return respond_page(srv, wsi, hs, err->http_status ? err->http_status : 400, err->message);
+}
+
 static int login_failed(struct server *srv, struct lws *wsi, struct http_session *hs,
                         const struct http_request *req, const struct idp_error *err)
 {
-    count_failure(srv->auth, err->code);
-    ratelimit_fail(&srv->auth->limiter, client_key(req), server_now_ms());
-    log_info("auth", "login refused: %s", err->code);
-    return respond_page(srv, wsi, hs, err->http_status ? err->http_status : 400, err->message);
+    return login_failed_of(srv, wsi, hs, req, NULL, err);
 }
 
 static struct idp *find_provider(const struct auth *auth, const char *id)
@@ -194,14 +254,6 @@ static struct idp *find_provider(const struct auth *auth, const char *id)
         if (strcmp(auth->providers[i]->id, id) == 0)
             return auth->providers[i];
     return NULL;
-}
-
-static size_t provider_index(const struct auth *auth, const char *id)
-{
-    for (size_t i = 0; i < auth->provider_count; i++)
-        if (strcmp(auth->providers[i]->id, id) == 0)
-            return i;
-    return 0;
 }
 
 /* ---- Routes ---- */
@@ -219,8 +271,16 @@ static int route_login(struct server *srv, struct lws *wsi, struct http_session 
                                 ? "Deze inlogmethode bestaat hier niet. / Unknown login method."
                                 : "Er is geen inlogmethode ingesteld. / No login method is "
                                   "configured.");
+    if (idp->available && !idp->available(idp)) {
+        count_failure_of(auth, idp, "provider_unavailable");
+        return respond_page(srv, wsi, hs, 503,
+                            "Inloggen via deze dienst kan nog niet: Balie maakt verbinding met de "
+                            "inlogdienst. Probeer het over een minuut opnieuw. / Logging in "
+                            "through this service is not possible yet: Balie is connecting to "
+                            "the login service. Please try again in a minute.");
+    }
     const char *ret = http_query_get(req, "return");
-    char state[IDP_STATE_LEN + 1], url[1024];
+    char state[IDP_STATE_LEN + 1], url[2048];
     struct login_pending *login =
         login_begin(auth->logins, idp->id, ret ? ret : "/", server_now_ms(), state);
     int rc = login ? idp->start(idp, state, login, url, sizeof(url)) : -1;
@@ -254,6 +314,149 @@ static void params_from_query(const struct http_request *req, struct idp_params 
     }
 }
 
+/* What a callback answers, made when the login ends (at once, or when a provider's token call
+ * returns) and sent when the connection can take it. */
+struct login_answer {
+    unsigned status;
+    char location[IDP_RETURN_MAX];
+    char cookie[192];
+    char message[320]; /* a page's text when there is no location */
+};
+
+static void answer_page(struct login_answer *a, unsigned status, const char *message)
+{
+    a->status = status;
+    a->location[0] = '\0';
+    snprintf(a->message, sizeof(a->message), "%s", message);
+}
+
+static void answer_refusal(struct server *srv, const struct http_request *req,
+                           const struct idp *idp, const struct idp_error *err,
+                           struct login_answer *a)
+{
+    count_failure_of(srv->auth, idp, err->code);
+    ratelimit_fail(&srv->auth->limiter, client_key(req), server_now_ms());
+    log_info("auth", "login refused: %s: %s", idp->id, err->code);
+    answer_page(a, err->http_status ? err->http_status : 400, err->message);
+}
+
+/* A verified identity becomes a session; the answer sets its cookie and goes to the return
+ * path. */
+static void answer_login(struct server *srv, const struct http_request *req, const struct idp *idp,
+                         const struct login_pending *login, struct identity_verified *id,
+                         struct login_answer *a)
+{
+    struct auth *auth = srv->auth;
+    uint64_t now = server_now_ms();
+    /* A new login replaces the session this browser had (another person, another role). */
+    session_destroy(srv->sessions, session_from_cookie_header(srv->sessions, req->cookie, now));
+    char value[64];
+    struct session *sess = session_create(srv->sessions, id, now, value);
+    identity_verified_clear(id);
+    if (!sess) {
+        log_warn("auth", "no room for another session (%zu live)", session_count(srv->sessions));
+        answer_page(a, 503,
+                    "Het is te druk om in te loggen; probeer het straks. / "
+                    "Too many people are logged in; please try again later.");
+        return;
+    }
+    auth->logins_by[provider_index(auth, idp->id)][sess->role == SESSION_ROLE_AGENT]++;
+    log_info("auth", "login: provider %s, role %s, level %s, pseudonym %.8s…", sess->provider,
+             session_role_name(sess->role), identity_loa_name(sess->loa), sess->pseudonym);
+    session_cookie(req, value, a->cookie, sizeof(a->cookie));
+    OPENSSL_cleanse(value, sizeof(value));
+    a->status = 303;
+    snprintf(a->location, sizeof(a->location), "%s", login->return_path);
+}
+
+static int send_answer(struct server *srv, struct lws *wsi, struct http_session *hs,
+                       struct login_answer *a)
+{
+    int rc = a->location[0]
+                 ? redirect(srv, wsi, hs, a->status, a->location, a->cookie[0] ? a->cookie : NULL)
+                 : respond_page(srv, wsi, hs, a->status, a->message);
+    OPENSSL_cleanse(a, sizeof(*a));
+    return rc;
+}
+
+/* A callback whose provider is still calling its server: the connection waits (DESIGN.md §6). */
+struct auth_deferred {
+    struct server *srv;
+    struct lws *wsi;
+    struct idp *idp;
+    struct http_request req;
+    struct login_pending login;
+    bool ready;
+    struct login_answer answer;
+};
+
+#define DEFERRED_TIMEOUT_S 30 /* longer than a token call and a key refetch (10 s each) */
+
+static void deferred_done(void *arg, int rc, struct identity_verified *id,
+                          const struct idp_error *err)
+{
+    struct auth_deferred *d = arg;
+    if (rc == 0)
+        answer_login(d->srv, &d->req, d->idp, &d->login, id, &d->answer);
+    else
+        answer_refusal(d->srv, &d->req, d->idp, err, &d->answer);
+    d->ready = true;
+    lws_callback_on_writable(d->wsi);
+}
+
+int auth_deferred_writable(struct server *srv, struct lws *wsi, struct http_session *hs)
+{
+    struct auth_deferred *d = hs->deferred;
+    if (!d->ready)
+        return 0;
+    hs->deferred = NULL;
+    lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+    int rc = send_answer(srv, wsi, hs, &d->answer);
+    OPENSSL_cleanse(d, sizeof(*d));
+    free(d);
+    return rc;
+}
+
+void auth_deferred_closed(struct server *srv, struct http_session *hs)
+{
+    struct auth_deferred *d = hs->deferred;
+    hs->deferred = NULL;
+    if (!d)
+        return;
+    if (!d->ready) {
+        /* The browser went away (or waited too long): its token call's answer is dropped. */
+        d->idp->cancel(d->idp, d);
+        count_failure_of(srv->auth, d->idp, "connection_closed");
+    }
+    OPENSSL_cleanse(d, sizeof(*d));
+    free(d);
+}
+
+static int callback_async(struct server *srv, struct lws *wsi, struct http_session *hs,
+                          const struct http_request *req, struct idp *idp,
+                          const struct login_pending *login, const struct idp_params *params)
+{
+    struct auth_deferred *d = calloc(1, sizeof(*d));
+    if (!d)
+        return respond_page(srv, wsi, hs, 500, "Er ging iets mis. / Something went wrong.");
+    d->srv = srv;
+    d->wsi = wsi;
+    d->idp = idp;
+    d->req = *req;
+    d->req.body = NULL; /* a callback is a GET; nothing of the request's own is kept */
+    d->login = *login;
+    struct idp_error err = {.http_status = 400};
+    if (idp->finish_async(idp, params, login, server_now_ms(), deferred_done, d, &err) != 0) {
+        OPENSSL_cleanse(d, sizeof(*d));
+        free(d);
+        return login_failed_of(srv, wsi, hs, req, idp, &err);
+    }
+    free(hs->deferred); /* none is expected: one request at a time per connection */
+    hs->deferred = d;
+    lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, DEFERRED_TIMEOUT_S);
+    return 0;
+}
+
 static int route_callback(struct server *srv, struct lws *wsi, struct http_session *hs,
                           const struct http_request *req, const char *provider_id)
 {
@@ -270,35 +473,24 @@ static int route_callback(struct server *srv, struct lws *wsi, struct http_sessi
         snprintf(err.message, sizeof(err.message),
                  "Deze inlogpoging is verlopen of al gebruikt. Begin opnieuw. / "
                  "This login attempt has expired or was already used. Please start again.");
-        return login_failed(srv, wsi, hs, req, &err);
+        return login_failed_of(srv, wsi, hs, req, idp, &err);
     }
     struct idp_params params = {0};
     params_from_query(req, &params);
+    if (idp->finish_async) {
+        int rc = callback_async(srv, wsi, hs, req, idp, &login, &params);
+        OPENSSL_cleanse(&login, sizeof(login));
+        return rc;
+    }
     struct identity_verified id;
     memset(&id, 0, sizeof(id));
+    struct login_answer answer;
     if (idp->finish(idp, &params, &login, now, &id, &err) != 0) {
         identity_verified_clear(&id);
-        return login_failed(srv, wsi, hs, req, &err);
+        return login_failed_of(srv, wsi, hs, req, idp, &err);
     }
-    /* A new login replaces the session this browser had (another person, another role). */
-    session_destroy(srv->sessions, session_from_cookie_header(srv->sessions, req->cookie, now));
-    char value[64], cookie[192];
-    struct session *sess = session_create(srv->sessions, &id, now, value);
-    identity_verified_clear(&id);
-    if (!sess) {
-        log_warn("auth", "no room for another session (%zu live)", session_count(srv->sessions));
-        return respond_page(srv, wsi, hs, 503,
-                            "Het is te druk om in te loggen; probeer het straks. / "
-                            "Too many people are logged in; please try again later.");
-    }
-    auth->logins_by[provider_index(auth, idp->id)][sess->role == SESSION_ROLE_AGENT]++;
-    log_info("auth", "login: provider %s, role %s, level %s, pseudonym %.8s…", sess->provider,
-             session_role_name(sess->role), identity_loa_name(sess->loa), sess->pseudonym);
-    session_cookie(req, value, cookie, sizeof(cookie));
-    OPENSSL_cleanse(value, sizeof(value));
-    int rc = redirect(srv, wsi, hs, 303, login.return_path, cookie);
-    OPENSSL_cleanse(cookie, sizeof(cookie));
-    return rc;
+    answer_login(srv, req, idp, &login, &id, &answer);
+    return send_answer(srv, wsi, hs, &answer);
 }
 
 static void append_json_field(struct strbuf *sb, const char *name, const char *value)
@@ -346,6 +538,8 @@ static int route_session(struct server *srv, struct lws *wsi, struct http_sessio
         strbuf_append_json_escaped(&sb, idp->id);
         strbuf_appendf(&sb, "\",\"name\":\"");
         strbuf_append_json_escaped(&sb, idp->display_name);
+        if (idp->role)
+            strbuf_appendf(&sb, "\",\"role\":\"%s", idp->role);
         strbuf_appendf(&sb, "\"}");
     }
     strbuf_appendf(&sb, "]}\n");
@@ -509,6 +703,17 @@ static void collect_auth_metrics(struct strbuf *out, void *arg)
     for (size_t i = 0; i < FAILURE_COUNT; i++)
         strbuf_appendf(out, "balie_auth_login_failures_total{reason=\"%s\"} %llu\n",
                        failure_reasons[i], (unsigned long long)auth->failures[i]);
+    strbuf_appendf(out, "# HELP balie_auth_provider_failures_total Refused logins by provider "
+                        "and reason (reasons seen so far).\n"
+                        "# TYPE balie_auth_provider_failures_total counter\n");
+    for (size_t p = 0; p < auth->provider_count; p++)
+        for (size_t i = 0; i < FAILURE_COUNT; i++)
+            if (auth->failures_by[p][i])
+                strbuf_appendf(out,
+                               "balie_auth_provider_failures_total{provider=\"%s\",reason=\"%s\"} "
+                               "%llu\n",
+                               auth->providers[p]->id, failure_reasons[i],
+                               (unsigned long long)auth->failures_by[p][i]);
     metrics_write_simple(out, "balie_auth_logouts_total", "counter", "Logouts.",
                          (double)auth->logouts);
     metrics_write_simple(out, "balie_auth_refused_origin_total", "counter",
@@ -540,6 +745,33 @@ static int load_secret(struct server *srv)
     return 0;
 }
 
+/* The [oidc.<id>] providers, with the HTTP client they share (woken into server_on_wake). */
+static int add_oidc_providers(struct server *srv)
+{
+    struct auth *auth = srv->auth;
+    const struct balie_config *cfg = srv->cfg;
+    if (cfg->oidc_count == 0)
+        return 0;
+    auth->httpc = httpc_new(server_wake, srv);
+    if (!auth->httpc) {
+        log_error("identity", "cannot start the HTTP client for OpenID Connect");
+        return -ENOMEM;
+    }
+    for (int i = 0; i < cfg->oidc_count; i++) {
+        char why[256];
+        struct idp *idp = idp_oidc_new(&cfg->oidc[i], cfg, auth->secret, auth->secret_len,
+                                       auth->httpc, why, sizeof(why));
+        if (!idp) {
+            log_error("identity", "oidc.%s: %s", cfg->oidc[i].id, why);
+            return -EINVAL;
+        }
+        auth->providers[auth->provider_count++] = idp;
+        log_info("identity", "OpenID Provider %s (%s): fetching its discovery document", idp->id,
+                 cfg->oidc[i].role);
+    }
+    return 0;
+}
+
 int auth_init(struct server *srv)
 {
     struct auth *auth = calloc(1, sizeof(*auth));
@@ -561,6 +793,9 @@ int auth_init(struct server *srv)
         log_warn("identity", "dev identity provider enabled: not for production (anyone can "
                              "log in as any BSN; set identity.dev_provider = false)");
     }
+    err = add_oidc_providers(srv);
+    if (err)
+        return err;
     ratelimit_init(&auth->limiter, AUTH_FAILURES_PER_MINUTE, 60u * 1000u);
     metrics_add_collector(collect_auth_metrics, srv);
     return 0;
@@ -575,6 +810,7 @@ void auth_free(struct server *srv)
         return;
     for (size_t i = 0; i < auth->provider_count; i++)
         auth->providers[i]->destroy(auth->providers[i]);
+    httpc_free(auth->httpc); /* after the providers, which cancel their requests */
     login_store_free(auth->logins);
     OPENSSL_cleanse(auth, sizeof(*auth));
     free(auth);
@@ -587,6 +823,15 @@ void auth_tick(struct server *srv, uint64_t now_ms)
         session_sweep(srv->sessions, now_ms);
     if (srv->auth && srv->auth->logins)
         login_sweep(srv->auth->logins, now_ms);
+    for (size_t i = 0; srv->auth && i < srv->auth->provider_count; i++)
+        if (srv->auth->providers[i]->tick)
+            srv->auth->providers[i]->tick(srv->auth->providers[i], now_ms);
+}
+
+void auth_poll(struct server *srv)
+{
+    if (srv->auth && srv->auth->httpc)
+        httpc_poll(srv->auth->httpc);
 }
 
 int auth_pseudonym(const struct server *srv, const char *subject,
