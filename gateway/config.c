@@ -65,6 +65,31 @@ static const struct key_def service_keys[] = {
 };
 #define SERVICE_KEY_COUNT (sizeof(service_keys) / sizeof(service_keys[0]))
 
+/* Keys of an `[oidc.<id>]` section (docs/identity.md, OIDC). */
+#define O(field) offsetof(struct config_oidc, field), sizeof(((struct config_oidc *)0)->field)
+static const struct key_def oidc_keys[] = {
+    {"oidc.<id>", "display_name", KEY_STRING, O(display_name), 0, 0, NULL, ""},
+    {"oidc.<id>", "issuer", KEY_STRING, O(issuer), 0, 0, NULL, ""},
+    {"oidc.<id>", "client_id", KEY_STRING, O(client_id), 0, 0, NULL, ""},
+    {"oidc.<id>", "client_secret", KEY_STRING, O(client_secret), 0, 0, NULL, ""},
+    {"oidc.<id>", "client_secret_file", KEY_STRING, O(client_secret_file), 0, 0, NULL, ""},
+    {"oidc.<id>", "client_auth", KEY_ENUM, O(client_auth), 0, 0,
+     "private_key_jwt|client_secret_basic", "private_key_jwt"},
+    {"oidc.<id>", "private_key_file", KEY_STRING, O(private_key_file), 0, 0, NULL, ""},
+    {"oidc.<id>", "redirect_uri", KEY_STRING, O(redirect_uri), 0, 0, NULL, ""},
+    {"oidc.<id>", "scope", KEY_STRING, O(scope), 0, 0, NULL, "openid"},
+    {"oidc.<id>", "acr_values", KEY_STRING, O(acr_values), 0, 0, NULL, ""},
+    {"oidc.<id>", "subject_claim", KEY_STRING, O(subject_claim), 0, 0, NULL, "sub"},
+    {"oidc.<id>", "loa_claim", KEY_STRING, O(loa_claim), 0, 0, NULL, "acr"},
+    {"oidc.<id>", "loa_map", KEY_STRING, O(loa_map), 0, 0, NULL, ""},
+    {"oidc.<id>", "role", KEY_ENUM, O(role), 0, 0, "citizen|agent", "citizen"},
+    {"oidc.<id>", "role_claim", KEY_STRING, O(role_claim), 0, 0, NULL, "roles"},
+    {"oidc.<id>", "role_map", KEY_STRING, O(role_map), 0, 0, NULL, ""},
+    {"oidc.<id>", "display_name_claim", KEY_STRING, O(display_name_claim), 0, 0, NULL, ""},
+    {"oidc.<id>", "ca_file", KEY_STRING, O(ca_file), 0, 0, NULL, ""},
+};
+#define OIDC_KEY_COUNT (sizeof(oidc_keys) / sizeof(oidc_keys[0]))
+
 /* Keys of a `[saml.<id>]` section (docs/identity.md, "SAML"). */
 #define SA(field) offsetof(struct config_saml, field), sizeof(((struct config_saml *)0)->field)
 static const struct key_def saml_keys[] = {
@@ -224,6 +249,38 @@ static struct config_service *service_slot(struct balie_config *cfg, const char 
     return svc;
 }
 
+static const struct key_def *find_oidc_key(const char *key)
+{
+    for (size_t i = 0; i < OIDC_KEY_COUNT; i++)
+        if (strcmp(oidc_keys[i].key, key) == 0)
+            return &oidc_keys[i];
+    return NULL;
+}
+
+/* Finds or adds the OpenID Provider `id`. "dev" is the built-in test login's. */
+static struct config_oidc *oidc_slot(struct balie_config *cfg, const char *id, char *why,
+                                     size_t why_len)
+{
+    if (!valid_service_id(id) || strlen(id) >= CONFIG_OIDC_ID_MAX || strcmp(id, "dev") == 0) {
+        snprintf(why, why_len,
+                 "provider id '%s' must be 1-15 characters of a-z, 0-9 and -, and not 'dev'", id);
+        return NULL;
+    }
+    for (int i = 0; i < cfg->oidc_count; i++)
+        if (strcmp(cfg->oidc[i].id, id) == 0)
+            return &cfg->oidc[i];
+    if (cfg->oidc_count == CONFIG_MAX_OIDC) {
+        snprintf(why, why_len, "more than %d OpenID Providers", CONFIG_MAX_OIDC);
+        return NULL;
+    }
+    struct config_oidc *oc = &cfg->oidc[cfg->oidc_count++];
+    memset(oc, 0, sizeof(*oc));
+    strcpy(oc->id, id);
+    for (size_t i = 0; i < OIDC_KEY_COUNT; i++)
+        (void)set_value(oc, &oidc_keys[i], oidc_keys[i].def, why, why_len);
+    return oc;
+}
+
 static const struct key_def *find_saml_key(const char *key)
 {
     for (size_t i = 0; i < SAML_KEY_COUNT; i++)
@@ -265,6 +322,18 @@ const struct config_key_info *config_saml_keys(size_t *count)
         info[i].default_text = saml_keys[i].def;
     }
     *count = SAML_KEY_COUNT;
+    return info;
+}
+
+const struct config_key_info *config_oidc_keys(size_t *count)
+{
+    static struct config_key_info info[OIDC_KEY_COUNT];
+    for (size_t i = 0; i < OIDC_KEY_COUNT; i++) {
+        info[i].section = oidc_keys[i].section;
+        info[i].key = oidc_keys[i].key;
+        info[i].default_text = oidc_keys[i].def;
+    }
+    *count = OIDC_KEY_COUNT;
     return info;
 }
 
@@ -367,6 +436,7 @@ int config_parse_text(struct balie_config *cfg, const char *source_name, const c
     char section[64] = "";
     bool section_ok = false;
     struct config_service *service = NULL;
+    struct config_oidc *oidc = NULL;
     struct config_saml *saml = NULL;
     const char *p = text, *text_end = text + len;
 
@@ -400,12 +470,23 @@ int config_parse_text(struct balie_config *cfg, const char *source_name, const c
             memcpy(section, q + 1, n);
             section[n] = '\0';
             service = NULL;
+            oidc = NULL;
             saml = NULL;
             if (strncmp(section, "saml.", 5) == 0) {
                 char why[160];
                 saml = saml_slot(cfg, section + 5, why, sizeof(why));
                 section_ok = saml != NULL;
                 if (!saml) {
+                    add_error(errors, "%s:%d: [%s]: %s", source_name, line, section, why);
+                    added++;
+                }
+                continue;
+            }
+            if (strncmp(section, "oidc.", 5) == 0) {
+                char why[160];
+                oidc = oidc_slot(cfg, section + 5, why, sizeof(why));
+                section_ok = oidc != NULL;
+                if (!oidc) {
                     add_error(errors, "%s:%d: [%s]: %s", source_name, line, section, why);
                     added++;
                 }
@@ -449,9 +530,9 @@ int config_parse_text(struct balie_config *cfg, const char *source_name, const c
             continue; /* already reported the section */
 
         const struct key_def *def = service ? find_service_key(key)
+                                    : oidc  ? find_oidc_key(key)
                                     : saml  ? find_saml_key(key)
                                             : find_key(section, key);
-        void *base = service ? (void *)service : saml ? (void *)saml : (void *)cfg;
         if (!def) {
             add_error(errors, "%s:%d: unknown key '%s' in [%s]", source_name, line, key, section);
             added++;
@@ -460,7 +541,11 @@ int config_parse_text(struct balie_config *cfg, const char *source_name, const c
         char value[CONFIG_STR_MAX * 4];
         char why[160];
         if (parse_value(q + 1, end, value, sizeof(value), why, sizeof(why)) != 0 ||
-            set_value(base, def, value, why, sizeof(why)) != 0) {
+            set_value(service ? (void *)service
+                      : oidc  ? (void *)oidc
+                      : saml  ? (void *)saml
+                              : (void *)cfg,
+                      def, value, why, sizeof(why)) != 0) {
             add_error(errors, "%s:%d: key '%s.%s': %s", source_name, line, section, key, why);
             added++;
         }
@@ -554,6 +639,47 @@ static int apply_service_env(struct balie_config *cfg, const char *var, size_t n
     return 0;
 }
 
+/* BALIE_OIDC_<ID>_<KEY>, like the service variables. Of the keys whose names end the variable,
+ * the longest wins (DISPLAY_NAME_CLAIM, not NAME_CLAIM). Returns 1 when handled, 2 on error. */
+static int apply_oidc_env(struct balie_config *cfg, const char *var, size_t name_len,
+                          const char *value, struct config_errors *errors)
+{
+    static const char prefix[] = "BALIE_OIDC_";
+    const size_t pl = sizeof(prefix) - 1;
+    if (name_len <= pl || strncmp(var, prefix, pl) != 0)
+        return 0;
+    const struct key_def *best = NULL;
+    size_t best_len = 0;
+    for (size_t i = 0; i < OIDC_KEY_COUNT; i++) {
+        char suffix[40];
+        snprintf(suffix, sizeof(suffix), "_%s", oidc_keys[i].key);
+        for (char *p = suffix; *p; p++)
+            *p = (char)toupper((unsigned char)*p);
+        size_t sl = strlen(suffix);
+        if (name_len - pl > sl && strncmp(var + name_len - sl, suffix, sl) == 0 && sl > best_len) {
+            best = &oidc_keys[i];
+            best_len = sl;
+        }
+    }
+    if (!best)
+        return 0;
+    char id[CONFIG_OIDC_ID_MAX + 1], why[160];
+    size_t idl = name_len - pl - best_len;
+    if (idl >= sizeof(id))
+        idl = sizeof(id) - 1;
+    for (size_t k = 0; k < idl; k++) {
+        char c = var[pl + k];
+        id[k] = c == '_' ? '-' : (char)tolower((unsigned char)c);
+    }
+    id[idl] = '\0';
+    struct config_oidc *oc = oidc_slot(cfg, id, why, sizeof(why));
+    if (!oc || set_value(oc, best, value, why, sizeof(why)) != 0) {
+        add_error(errors, "environment: %.*s: %s", (int)name_len, var, why);
+        return 2;
+    }
+    return 1;
+}
+
 /* BALIE_SAML_<ID>_<KEY>, like the services' variables; a key ending in _FILE is a path, so
  * no _FILE indirection here. Returns 1 when handled, 2 on an error, 0 when not ours. */
 static int apply_saml_env(struct balie_config *cfg, const char *var, size_t name_len,
@@ -612,6 +738,8 @@ int config_apply_env(struct balie_config *cfg, char *const *envp, struct config_
             continue;
 
         int svc = apply_service_env(cfg, *e, name_len, value, errors);
+        if (!svc)
+            svc = apply_oidc_env(cfg, *e, name_len, value, errors);
         if (!svc)
             svc = apply_saml_env(cfg, *e, name_len, value, errors);
         if (svc) {
@@ -684,12 +812,85 @@ static bool is_ip_literal(const char *host)
     return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
 }
 
+/* An OpenID Provider's URLs must be https (OpenID Connect Discovery §3, RFC 9700 §2.1), except
+ * on a loopback host outside production, where a test provider runs. */
+static bool url_acceptable(const char *url, bool production)
+{
+    if (strncmp(url, "https://", 8) == 0)
+        return url[8] != '\0' && url[8] != '/';
+    if (production || strncmp(url, "http://", 7) != 0)
+        return false;
+    char host[64];
+    const char *h = url + 7, *end = h + strcspn(h, ":/?#");
+    if (end == h || (size_t)(end - h) >= sizeof(host))
+        return false;
+    snprintf(host, sizeof(host), "%.*s", (int)(end - h), h);
+    return config_is_loopback(host);
+}
+
+static int validate_oidc(const struct balie_config *cfg, const struct config_oidc *oc,
+                         struct config_errors *errors)
+{
+    int added = 0;
+    bool production = strcmp(cfg->general.environment, "production") == 0;
+    char tail[CONFIG_OIDC_ID_MAX + 32];
+    snprintf(tail, sizeof(tail), "/auth/callback/%s", oc->id);
+    size_t rl = strlen(oc->redirect_uri), tl = strlen(tail);
+    if (!url_acceptable(oc->issuer, production)) {
+        add_error(errors,
+                  "oidc.%s: issuer must be an https URL (http only to a loopback host "
+                  "outside production)",
+                  oc->id);
+        added++;
+    }
+    if (!oc->client_id[0]) {
+        add_error(errors, "oidc.%s: client_id is needed", oc->id);
+        added++;
+    }
+    if (!url_acceptable(oc->redirect_uri, production) || rl < tl ||
+        strcmp(oc->redirect_uri + rl - tl, tail) != 0) {
+        add_error(errors, "oidc.%s: redirect_uri must be this gateway's https URL ending in %s",
+                  oc->id, tail);
+        added++;
+    }
+    bool basic = strcmp(oc->client_auth, "client_secret_basic") == 0;
+    if (basic && !oc->client_secret[0] && !oc->client_secret_file[0]) {
+        add_error(errors,
+                  "oidc.%s: client_auth = client_secret_basic needs client_secret or "
+                  "client_secret_file",
+                  oc->id);
+        added++;
+    }
+    if (!basic && !oc->private_key_file[0]) {
+        add_error(errors, "oidc.%s: client_auth = private_key_jwt needs private_key_file", oc->id);
+        added++;
+    }
+    if (strcmp(oc->role, "agent") == 0 && (!oc->role_claim[0] || !oc->role_map[0])) {
+        add_error(errors,
+                  "oidc.%s: role = agent needs role_claim and role_map (which roles may "
+                  "take which services)",
+                  oc->id);
+        added++;
+    }
+    if (!strstr(oc->scope, "openid")) {
+        add_error(errors, "oidc.%s: scope must contain openid", oc->id);
+        added++;
+    }
+    return added;
+}
+
 /* A SAML provider needs the IdP's metadata, our key and certificate, and URLs: given, or
  * made from http.public_url (https, except a developer's loopback). */
 static int validate_saml(struct balie_config *cfg, struct config_saml *sa,
                          struct config_errors *errors)
 {
     int added = 0;
+    for (int i = 0; i < cfg->oidc_count; i++) {
+        if (strcmp(cfg->oidc[i].id, sa->id) == 0) {
+            add_error(errors, "saml.%s: an [oidc.%s] has the same id", sa->id, sa->id);
+            added++;
+        }
+    }
     const char *need[] = {sa->idp_metadata_file, sa->sp_key_file, sa->sp_cert_file};
     const char *names[] = {"idp_metadata_file", "sp_key_file", "sp_cert_file"};
     for (int k = 0; k < 3; k++) {
@@ -731,6 +932,10 @@ static int validate_saml(struct balie_config *cfg, struct config_saml *sa,
 int config_validate(struct balie_config *cfg, struct config_errors *errors)
 {
     int added = 0;
+    for (int i = 0; i < cfg->oidc_count; i++)
+        added += validate_oidc(cfg, &cfg->oidc[i], errors);
+    for (int i = 0; i < cfg->saml_count; i++)
+        added += validate_saml(cfg, &cfg->saml[i], errors);
     if (cfg->service_count == 0) {
         char why[160];
         struct config_service *svc = service_slot(cfg, "algemeen", why, sizeof(why));
@@ -810,8 +1015,6 @@ int config_validate(struct balie_config *cfg, struct config_errors *errors)
                           "(set dev_provider = false)");
         added++;
     }
-    for (int i = 0; i < cfg->saml_count; i++)
-        added += validate_saml(cfg, &cfg->saml[i], errors);
     size_t secret_len = strlen(cfg->identity.pseudonym_secret);
     if (secret_len > 0 && secret_len < 32) {
         add_error(errors,

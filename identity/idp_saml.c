@@ -1,6 +1,6 @@
 /* The `saml` identity provider (DigiD-like) behind struct idp: `start` sends the browser to
  * the IdP with a signed AuthnRequest; `finish` checks a Response from the HTTP-POST binding.
- * The HTTP-Artifact binding needs a SOAP call first: see idp_saml_artifact.c. */
+ * The HTTP-Artifact binding needs a SOAP call first: finish_async in idp_saml_artifact.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,8 +57,8 @@ int idp_saml_identity(struct idp_saml *s, struct saml_result *res, uint64_t now_
     snprintf(out->provider, sizeof(out->provider), "%s", s->base.id);
     /* SessionNotOnOrAfter, moved from the wall clock onto the gateway's monotonic one. */
     if (res->session_end_ms)
-        out->expires_ms = res->session_end_ms > wall_ms ? now_ms + (res->session_end_ms - wall_ms)
-                                                        : now_ms;
+        out->expires_ms =
+            res->session_end_ms > wall_ms ? now_ms + (res->session_end_ms - wall_ms) : now_ms;
     OPENSSL_cleanse(res, sizeof(*res));
     return 0;
 }
@@ -160,7 +160,8 @@ static int fill_sp(struct idp_saml *s, const struct config_saml *cfg, char *why,
 }
 
 struct idp *idp_saml_new(const struct config_saml *cfg, enum identity_loa request_loa,
-                         const unsigned char *secret, size_t secret_len, char *why, size_t why_len)
+                         const unsigned char *secret, size_t secret_len, struct httpc *hc,
+                         char *why, size_t why_len)
 {
     if (saml_library_init() != 0) {
         snprintf(why, why_len, "xmlsec1 did not start");
@@ -178,6 +179,10 @@ struct idp *idp_saml_new(const struct config_saml *cfg, enum identity_loa reques
     s->base.start = saml_start;
     s->base.finish = saml_finish;
     s->base.destroy = saml_destroy;
+    s->base.role = "citizen";
+    s->base.finish_async = idp_saml_finish_async; /* HTTP-Artifact; POST uses finish */
+    s->base.cancel = idp_saml_cancel;
+    s->hc = hc;
     s->secret = secret;
     s->secret_len = secret_len;
     s->request_loa = request_loa;
@@ -198,6 +203,10 @@ struct idp *idp_saml_new(const struct config_saml *cfg, enum identity_loa reques
     s->replay = saml_replay_new(IDP_SAML_REPLAY_MAX);
     if (!s->replay) {
         snprintf(why, why_len, "out of memory");
+        goto fail;
+    }
+    if (s->sp.artifact && !hc) {
+        snprintf(why, why_len, "binding = artifact needs the HTTP client");
         goto fail;
     }
     if (s->sp.artifact && !saml_idp_meta_artifact_url(s->meta, 0) &&

@@ -20,6 +20,7 @@ struct idp_saml {
     enum identity_loa request_loa;
     const unsigned char *secret;
     size_t secret_len;
+    struct httpc *hc;                     /* NULL when only the POST binding is used */
     struct saml_artifact_state *artifact; /* resolutions in flight (idp_saml_artifact.c) */
 };
 
@@ -32,6 +33,11 @@ int idp_saml_identity(struct idp_saml *s, struct saml_result *res, uint64_t now_
                       uint64_t wall_ms, struct identity_verified *out, struct idp_error *err);
 /* The real-time clock in ms: SAML's times are UTC wall-clock, the gateway's `now_ms` monotonic. */
 uint64_t idp_saml_wall_ms(void);
+/* The HTTP-Artifact binding (struct idp's finish_async and cancel). */
+int idp_saml_finish_async(struct idp *idp, const struct idp_params *params,
+                          const struct login_pending *login, uint64_t now_ms, idp_done_fn done,
+                          void *arg, struct idp_error *err);
+void idp_saml_cancel(struct idp *idp, void *arg);
 /* Cancels and frees what idp_saml_artifact.c keeps. */
 void idp_saml_artifact_free(struct idp_saml *s);
 

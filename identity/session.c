@@ -127,6 +127,8 @@ static void fill_session(struct session_store *s, struct session *sess,
             memcpy(sess->agent_id + 6, sess->pseudonym, 12);
             sess->agent_id[18] = '\0';
         }
+        memcpy(sess->services, id->services, sizeof(sess->services));
+        sess->services[IDP_SERVICES_MAX - 1] = '\0';
     }
     sess->created_ms = now_ms;
     sess->last_seen_ms = now_ms;

@@ -21,9 +21,11 @@
 
 #include <openssl/crypto.h>
 
+#include "balie/httpc.h"
 #include "balie/idp.h"
 #include "balie/idp_saml.h"
 #include "balie/log.h"
+#include "balie/oidc.h"
 #include "balie/metrics.h"
 #include "balie/session.h"
 #include "balie/strbuf.h"
@@ -32,7 +34,7 @@
 #include "ratelimit.h"
 #include "server_internal.h"
 
-#define AUTH_MAX_PROVIDERS 8
+#define AUTH_MAX_PROVIDERS (1 + CONFIG_MAX_OIDC + CONFIG_MAX_SAML + 3)
 #define AUTH_MAX_PENDING 1024
 #define AUTH_FAILURES_PER_MINUTE 10
 #define DEV_PAGE "dev-login.html"
@@ -49,7 +51,34 @@ static const char *const failure_reasons[] = {
     "code_invalid",
     "busy",
     "rate_limited",
-    /* SAML (identity/saml_response.c): which check refused the answer. */
+    /* OpenID Connect (identity/oidc*.c) */
+    "provider_unavailable",
+    "access_denied",
+    "provider_error",
+    "iss_mismatch",
+    "iss_missing",
+    "code_missing",
+    "token_unreachable",
+    "token_refused",
+    "keys_unavailable",
+    "id_token_invalid",
+    "alg_refused",
+    "unknown_kid",
+    "bad_signature",
+    "claim_invalid",
+    "aud_mismatch",
+    "azp_mismatch",
+    "nonce_mismatch",
+    "token_expired",
+    "token_not_yet_valid",
+    "token_too_old",
+    "loa_unknown",
+    "loa_too_low",
+    "subject_missing",
+    "role_unknown",
+    "internal",
+    "connection_closed",
+    /* SAML (identity/saml_response.c, idp_saml*.c): which check refused the answer. */
     "saml_xml",
     "saml_invalid",
     "saml_structure",
@@ -70,6 +99,7 @@ static const char *const failure_reasons[] = {
     "saml_status",
     "saml_missing",
     "saml_artifact",
+    "saml_artifact_unreachable",
     "other",
 };
 #define FAILURE_COUNT (sizeof(failure_reasons) / sizeof(failure_reasons[0]))
@@ -84,6 +114,8 @@ struct auth {
     struct ratelimit limiter;
     uint64_t logins_by[AUTH_MAX_PROVIDERS][2]; /* [provider][role] */
     uint64_t failures[FAILURE_COUNT];
+    uint64_t failures_by[AUTH_MAX_PROVIDERS][FAILURE_COUNT]; /* those of a known provider */
+    struct httpc *httpc; /* calls to remote providers (token, discovery, keys); NULL when none */
     uint64_t logouts;
     uint64_t refused_origin;
 };
@@ -201,25 +233,45 @@ static const char *client_key(const struct http_request *req)
     return req->peer[0] ? req->peer : "unknown";
 }
 
+static size_t provider_index(const struct auth *auth, const char *id)
+{
+    for (size_t i = 0; i < auth->provider_count; i++)
+        if (strcmp(auth->providers[i]->id, id) == 0)
+            return i;
+    return 0;
+}
+
+/* Counts a refusal by reason, and by provider too when one is known. */
+static void count_failure_of(struct auth *auth, const struct idp *idp, const char *reason)
+{
+    size_t i = 0;
+    while (i < FAILURE_COUNT - 1 && strcmp(failure_reasons[i], reason) != 0)
+        i++;
+    auth->failures[i]++;
+    if (idp)
+        auth->failures_by[provider_index(auth, idp->id)][i]++;
+}
+
 static void count_failure(struct auth *auth, const char *reason)
 {
-    for (size_t i = 0; i < FAILURE_COUNT; i++) {
-        if (strcmp(failure_reasons[i], reason) == 0) {
-            auth->failures[i]++;
-            return;
-        }
-    }
-    auth->failures[FAILURE_COUNT - 1]++;
+    count_failure_of(auth, NULL, reason);
 }
 
 /* A failed login attempt: counted, logged without personal data, answered with a page. */
+static int login_failed_of(struct server *srv, struct lws *wsi, struct http_session *hs,
+                           const struct http_request *req, const struct idp *idp,
+                           const struct idp_error *err)
+{
+    count_failure_of(srv->auth, idp, err->code);
+    ratelimit_fail(&srv->auth->limiter, client_key(req), server_now_ms());
+    log_info("auth", "login refused: %s%s%s", idp ? idp->id : "", idp ? ": " : "", err->code);
+    return respond_page(srv, wsi, hs, err->http_status ? err->http_status : 400, err->message);
+}
+
 static int login_failed(struct server *srv, struct lws *wsi, struct http_session *hs,
                         const struct http_request *req, const struct idp_error *err)
 {
-    count_failure(srv->auth, err->code);
-    ratelimit_fail(&srv->auth->limiter, client_key(req), server_now_ms());
-    log_info("auth", "login refused: %s", err->code);
-    return respond_page(srv, wsi, hs, err->http_status ? err->http_status : 400, err->message);
+    return login_failed_of(srv, wsi, hs, req, NULL, err);
 }
 
 static struct idp *find_provider(const struct auth *auth, const char *id)
@@ -228,14 +280,6 @@ static struct idp *find_provider(const struct auth *auth, const char *id)
         if (strcmp(auth->providers[i]->id, id) == 0)
             return auth->providers[i];
     return NULL;
-}
-
-static size_t provider_index(const struct auth *auth, const char *id)
-{
-    for (size_t i = 0; i < auth->provider_count; i++)
-        if (strcmp(auth->providers[i]->id, id) == 0)
-            return i;
-    return 0;
 }
 
 /* ---- Routes ---- */
@@ -253,6 +297,14 @@ static int route_login(struct server *srv, struct lws *wsi, struct http_session 
                                 ? "Deze inlogmethode bestaat hier niet. / Unknown login method."
                                 : "Er is geen inlogmethode ingesteld. / No login method is "
                                   "configured.");
+    if (idp->available && !idp->available(idp)) {
+        count_failure_of(auth, idp, "provider_unavailable");
+        return respond_page(srv, wsi, hs, 503,
+                            "Inloggen via deze dienst kan nog niet: Balie maakt verbinding met de "
+                            "inlogdienst. Probeer het over een minuut opnieuw. / Logging in "
+                            "through this service is not possible yet: Balie is connecting to "
+                            "the login service. Please try again in a minute.");
+    }
     const char *ret = http_query_get(req, "return");
     char state[IDP_STATE_LEN + 1], url[4096]; /* a signed SAML redirect is long */
     struct login_pending *login =
@@ -288,33 +340,147 @@ static void params_from_query(const struct http_request *req, struct idp_params 
     }
 }
 
-/* The end of every login: the verified identity becomes a session (and `id` is cleared),
- * the cookie is set, and the browser goes to the login's return path. */
-static int complete_login(struct server *srv, struct lws *wsi, struct http_session *hs,
-                          const struct http_request *req, const struct idp *idp,
-                          const struct login_pending *login, struct identity_verified *id)
+/* What a callback answers, made when the login ends (at once, or when a provider's token call
+ * returns) and sent when the connection can take it. */
+struct login_answer {
+    unsigned status;
+    char location[IDP_RETURN_MAX];
+    char cookie[192];
+    char message[320]; /* a page's text when there is no location */
+};
+
+static void answer_page(struct login_answer *a, unsigned status, const char *message)
+{
+    a->status = status;
+    a->location[0] = '\0';
+    snprintf(a->message, sizeof(a->message), "%s", message);
+}
+
+static void answer_refusal(struct server *srv, const struct http_request *req,
+                           const struct idp *idp, const struct idp_error *err,
+                           struct login_answer *a)
+{
+    count_failure_of(srv->auth, idp, err->code);
+    ratelimit_fail(&srv->auth->limiter, client_key(req), server_now_ms());
+    log_info("auth", "login refused: %s: %s", idp->id, err->code);
+    answer_page(a, err->http_status ? err->http_status : 400, err->message);
+}
+
+/* A verified identity becomes a session; the answer sets its cookie and goes to the return
+ * path. */
+static void answer_login(struct server *srv, const struct http_request *req, const struct idp *idp,
+                         const struct login_pending *login, struct identity_verified *id,
+                         struct login_answer *a)
 {
     struct auth *auth = srv->auth;
     uint64_t now = server_now_ms();
     /* A new login replaces the session this browser had (another person, another role). */
     session_destroy(srv->sessions, session_from_cookie_header(srv->sessions, req->cookie, now));
-    char value[64], cookie[192];
+    char value[64];
     struct session *sess = session_create(srv->sessions, id, now, value);
     identity_verified_clear(id);
     if (!sess) {
         log_warn("auth", "no room for another session (%zu live)", session_count(srv->sessions));
-        return respond_page(srv, wsi, hs, 503,
-                            "Het is te druk om in te loggen; probeer het straks. / "
-                            "Too many people are logged in; please try again later.");
+        answer_page(a, 503,
+                    "Het is te druk om in te loggen; probeer het straks. / "
+                    "Too many people are logged in; please try again later.");
+        return;
     }
     auth->logins_by[provider_index(auth, idp->id)][sess->role == SESSION_ROLE_AGENT]++;
     log_info("auth", "login: provider %s, role %s, level %s, pseudonym %.8s…", sess->provider,
              session_role_name(sess->role), identity_loa_name(sess->loa), sess->pseudonym);
-    session_cookie(req, value, cookie, sizeof(cookie));
+    session_cookie(req, value, a->cookie, sizeof(a->cookie));
     OPENSSL_cleanse(value, sizeof(value));
-    int rc = redirect(srv, wsi, hs, 303, login->return_path, cookie);
-    OPENSSL_cleanse(cookie, sizeof(cookie));
+    a->status = 303;
+    snprintf(a->location, sizeof(a->location), "%s", login->return_path);
+}
+
+static int send_answer(struct server *srv, struct lws *wsi, struct http_session *hs,
+                       struct login_answer *a)
+{
+    int rc = a->location[0]
+                 ? redirect(srv, wsi, hs, a->status, a->location, a->cookie[0] ? a->cookie : NULL)
+                 : respond_page(srv, wsi, hs, a->status, a->message);
+    OPENSSL_cleanse(a, sizeof(*a));
     return rc;
+}
+
+/* A callback whose provider is still calling its server: the connection waits (DESIGN.md §6). */
+struct auth_deferred {
+    struct server *srv;
+    struct lws *wsi;
+    struct idp *idp;
+    struct http_request req;
+    struct login_pending login;
+    bool ready;
+    struct login_answer answer;
+};
+
+#define DEFERRED_TIMEOUT_S 30 /* longer than a token call and a key refetch (10 s each) */
+
+static void deferred_done(void *arg, int rc, struct identity_verified *id,
+                          const struct idp_error *err)
+{
+    struct auth_deferred *d = arg;
+    if (rc == 0)
+        answer_login(d->srv, &d->req, d->idp, &d->login, id, &d->answer);
+    else
+        answer_refusal(d->srv, &d->req, d->idp, err, &d->answer);
+    d->ready = true;
+    lws_callback_on_writable(d->wsi);
+}
+
+int auth_deferred_writable(struct server *srv, struct lws *wsi, struct http_session *hs)
+{
+    struct auth_deferred *d = hs->deferred;
+    if (!d->ready)
+        return 0;
+    hs->deferred = NULL;
+    lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+    int rc = send_answer(srv, wsi, hs, &d->answer);
+    OPENSSL_cleanse(d, sizeof(*d));
+    free(d);
+    return rc;
+}
+
+void auth_deferred_closed(struct server *srv, struct http_session *hs)
+{
+    struct auth_deferred *d = hs->deferred;
+    hs->deferred = NULL;
+    if (!d)
+        return;
+    if (!d->ready) {
+        /* The browser went away (or waited too long): its token call's answer is dropped. */
+        d->idp->cancel(d->idp, d);
+        count_failure_of(srv->auth, d->idp, "connection_closed");
+    }
+    OPENSSL_cleanse(d, sizeof(*d));
+    free(d);
+}
+
+static int callback_async(struct server *srv, struct lws *wsi, struct http_session *hs,
+                          const struct http_request *req, struct idp *idp,
+                          const struct login_pending *login, const struct idp_params *params)
+{
+    struct auth_deferred *d = calloc(1, sizeof(*d));
+    if (!d)
+        return respond_page(srv, wsi, hs, 500, "Er ging iets mis. / Something went wrong.");
+    d->srv = srv;
+    d->wsi = wsi;
+    d->idp = idp;
+    d->req = *req;
+    d->req.body = NULL; /* a callback is a GET; nothing of the request's own is kept */
+    d->login = *login;
+    struct idp_error err = {.http_status = 400};
+    if (idp->finish_async(idp, params, login, server_now_ms(), deferred_done, d, &err) != 0) {
+        OPENSSL_cleanse(d, sizeof(*d));
+        free(d);
+        return login_failed_of(srv, wsi, hs, req, idp, &err);
+    }
+    free(hs->deferred); /* none is expected: one request at a time per connection */
+    hs->deferred = d;
+    lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, DEFERRED_TIMEOUT_S);
+    return 0;
 }
 
 static int route_callback(struct server *srv, struct lws *wsi, struct http_session *hs,
@@ -328,6 +494,7 @@ static int route_callback(struct server *srv, struct lws *wsi, struct http_sessi
     uint64_t now = server_now_ms();
     struct idp_error err = {.http_status = 400};
     struct login_pending login;
+    /* A SAML HTTP-POST binding brings its answer in a form post (auth_saml.c). */
     struct idp_params params = {0};
     char *storage = NULL;
     if (req->post &&
@@ -339,30 +506,33 @@ static int route_callback(struct server *srv, struct lws *wsi, struct http_sessi
     const char *state = idp_params_get(&params, "state");
     if (!state)
         state = idp_params_get(&params, "RelayState");
-    struct identity_verified id;
-    memset(&id, 0, sizeof(id));
-    int rc = login_take(auth->logins, state, idp->id, now, &login);
-    if (rc != 0) {
+    int rc;
+    if (login_take(auth->logins, state, idp->id, now, &login) != 0) {
         snprintf(err.code, sizeof(err.code), "state_invalid");
         snprintf(err.message, sizeof(err.message),
                  "Deze inlogpoging is verlopen of al gebruikt. Begin opnieuw. / "
                  "This login attempt has expired or was already used. Please start again.");
-    } else if (idp_is_saml(idp) && idp_params_get(&params, "SAMLart")) {
-        rc = auth_saml_artifact(srv, wsi, hs, req, idp, &params, &login, &err);
+        rc = login_failed_of(srv, wsi, hs, req, idp, &err);
+    } else if (idp->finish_async && !(idp->finish && auth_answer_in_request(idp, &params))) {
+        rc = callback_async(srv, wsi, hs, req, idp, &login, &params);
     } else {
-        rc = idp->finish(idp, &params, &login, now, &id, &err);
+        struct identity_verified id;
+        memset(&id, 0, sizeof(id));
+        struct login_answer answer;
+        if (idp->finish(idp, &params, &login, now, &id, &err) != 0) {
+            identity_verified_clear(&id);
+            rc = login_failed_of(srv, wsi, hs, req, idp, &err);
+        } else {
+            answer_login(srv, req, idp, &login, &id, &answer);
+            rc = send_answer(srv, wsi, hs, &answer);
+        }
     }
+    OPENSSL_cleanse(&login, sizeof(login));
     if (storage) {
         OPENSSL_cleanse(storage, req->body_len); /* a SAML Response holds the BSN */
         free(storage);
     }
-    if (rc == 1)
-        return 0; /* answered later, when the artifact is resolved */
-    if (rc != 0) {
-        identity_verified_clear(&id);
-        return login_failed(srv, wsi, hs, req, &err);
-    }
-    return complete_login(srv, wsi, hs, req, idp, &login, &id);
+    return rc;
 }
 
 static void append_json_field(struct strbuf *sb, const char *name, const char *value)
@@ -410,6 +580,8 @@ static int route_session(struct server *srv, struct lws *wsi, struct http_sessio
         strbuf_append_json_escaped(&sb, idp->id);
         strbuf_appendf(&sb, "\",\"name\":\"");
         strbuf_append_json_escaped(&sb, idp->display_name);
+        if (idp->role)
+            strbuf_appendf(&sb, "\",\"role\":\"%s", idp->role);
         strbuf_appendf(&sb, "\"}");
     }
     strbuf_appendf(&sb, "]}\n");
@@ -580,6 +752,17 @@ static void collect_auth_metrics(struct strbuf *out, void *arg)
     for (size_t i = 0; i < FAILURE_COUNT; i++)
         strbuf_appendf(out, "balie_auth_login_failures_total{reason=\"%s\"} %llu\n",
                        failure_reasons[i], (unsigned long long)auth->failures[i]);
+    strbuf_appendf(out, "# HELP balie_auth_provider_failures_total Refused logins by provider "
+                        "and reason (reasons seen so far).\n"
+                        "# TYPE balie_auth_provider_failures_total counter\n");
+    for (size_t p = 0; p < auth->provider_count; p++)
+        for (size_t i = 0; i < FAILURE_COUNT; i++)
+            if (auth->failures_by[p][i])
+                strbuf_appendf(out,
+                               "balie_auth_provider_failures_total{provider=\"%s\",reason=\"%s\"} "
+                               "%llu\n",
+                               auth->providers[p]->id, failure_reasons[i],
+                               (unsigned long long)auth->failures_by[p][i]);
     metrics_write_simple(out, "balie_auth_logouts_total", "counter", "Logouts.",
                          (double)auth->logouts);
     metrics_write_simple(out, "balie_auth_refused_origin_total", "counter",
@@ -611,6 +794,33 @@ static int load_secret(struct server *srv)
     return 0;
 }
 
+/* The [oidc.<id>] providers, with the HTTP client they share (woken into server_on_wake). */
+static int add_oidc_providers(struct server *srv)
+{
+    struct auth *auth = srv->auth;
+    const struct balie_config *cfg = srv->cfg;
+    if (cfg->oidc_count == 0)
+        return 0;
+    auth->httpc = httpc_new(server_wake, srv);
+    if (!auth->httpc) {
+        log_error("identity", "cannot start the HTTP client for OpenID Connect");
+        return -ENOMEM;
+    }
+    for (int i = 0; i < cfg->oidc_count; i++) {
+        char why[256];
+        struct idp *idp = idp_oidc_new(&cfg->oidc[i], cfg, auth->secret, auth->secret_len,
+                                       auth->httpc, why, sizeof(why));
+        if (!idp) {
+            log_error("identity", "oidc.%s: %s", cfg->oidc[i].id, why);
+            return -EINVAL;
+        }
+        auth->providers[auth->provider_count++] = idp;
+        log_info("identity", "OpenID Provider %s (%s): fetching its discovery document", idp->id,
+                 cfg->oidc[i].role);
+    }
+    return 0;
+}
+
 /* The level every SAML AuthnRequest asks for at least: the lowest any service accepts, so the
  * citizen can reach every service that level allows (each service still checks its own). */
 static enum identity_loa lowest_service_loa(const struct balie_config *cfg)
@@ -622,23 +832,27 @@ static enum identity_loa lowest_service_loa(const struct balie_config *cfg)
     return lowest;
 }
 
+/* The [saml.<id>] providers; those with the artifact binding share the HTTP client. */
 static int add_saml_providers(struct server *srv)
 {
     struct auth *auth = srv->auth;
-    for (int i = 0; i < srv->cfg->saml_count; i++) {
+    const struct balie_config *cfg = srv->cfg;
+    for (int i = 0; i < cfg->saml_count; i++) {
         char why[320];
-        if (auth->provider_count == AUTH_MAX_PROVIDERS)
-            return -ENOSPC;
-        struct idp *idp = idp_saml_new(&srv->cfg->saml[i], lowest_service_loa(srv->cfg),
-                                       auth->secret, auth->secret_len, why, sizeof(why));
+        if (!auth->httpc && strcmp(cfg->saml[i].binding, "artifact") == 0 &&
+            !(auth->httpc = httpc_new(server_wake, srv))) {
+            log_error("identity", "cannot start the HTTP client for SAML artifact resolution");
+            return -ENOMEM;
+        }
+        struct idp *idp = idp_saml_new(&cfg->saml[i], lowest_service_loa(cfg), auth->secret,
+                                       auth->secret_len, auth->httpc, why, sizeof(why));
         if (!idp) {
-            log_error("identity", "saml.%s: %s", srv->cfg->saml[i].id, why);
+            log_error("identity", "saml.%s: %s", cfg->saml[i].id, why);
             return -EINVAL;
         }
         auth->providers[auth->provider_count++] = idp;
-        log_info("identity", "saml.%s: SP %s, ACS %s, binding %s", idp->id,
-                 srv->cfg->saml[i].sp_entity_id, srv->cfg->saml[i].acs_url,
-                 srv->cfg->saml[i].binding);
+        log_info("identity", "SAML provider %s: SP %s, ACS %s, binding %s", idp->id,
+                 cfg->saml[i].sp_entity_id, cfg->saml[i].acs_url, cfg->saml[i].binding);
     }
     return 0;
 }
@@ -664,7 +878,9 @@ int auth_init(struct server *srv)
         log_warn("identity", "dev identity provider enabled: not for production (anyone can "
                              "log in as any BSN; set identity.dev_provider = false)");
     }
-    err = add_saml_providers(srv);
+    err = add_oidc_providers(srv);
+    if (!err)
+        err = add_saml_providers(srv);
     if (err)
         return err;
     ratelimit_init(&auth->limiter, AUTH_FAILURES_PER_MINUTE, 60u * 1000u);
@@ -681,6 +897,7 @@ void auth_free(struct server *srv)
         return;
     for (size_t i = 0; i < auth->provider_count; i++)
         auth->providers[i]->destroy(auth->providers[i]);
+    httpc_free(auth->httpc); /* after the providers, which cancel their requests */
     login_store_free(auth->logins);
     OPENSSL_cleanse(auth, sizeof(*auth));
     free(auth);
@@ -693,6 +910,15 @@ void auth_tick(struct server *srv, uint64_t now_ms)
         session_sweep(srv->sessions, now_ms);
     if (srv->auth && srv->auth->logins)
         login_sweep(srv->auth->logins, now_ms);
+    for (size_t i = 0; srv->auth && i < srv->auth->provider_count; i++)
+        if (srv->auth->providers[i]->tick)
+            srv->auth->providers[i]->tick(srv->auth->providers[i], now_ms);
+}
+
+void auth_poll(struct server *srv)
+{
+    if (srv->auth && srv->auth->httpc)
+        httpc_poll(srv->auth->httpc);
 }
 
 int auth_pseudonym(const struct server *srv, const char *subject,
@@ -701,15 +927,4 @@ int auth_pseudonym(const struct server *srv, const char *subject,
     if (!srv->auth)
         return -1;
     return identity_pseudonym(srv->auth->secret, srv->auth->secret_len, subject, out);
-}
-
-int auth_finish_login(struct server *srv, struct lws *wsi, struct http_session *hs,
-                      const struct http_request *req, const struct idp *idp,
-                      const struct login_pending *login, struct identity_verified *id,
-                      const struct idp_error *err)
-{
-    if (!err)
-        return complete_login(srv, wsi, hs, req, idp, login, id);
-    identity_verified_clear(id);
-    return login_failed(srv, wsi, hs, req, err);
 }

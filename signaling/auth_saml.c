@@ -89,16 +89,7 @@ int auth_saml_metadata(struct server *srv, struct lws *wsi, struct http_session 
     return http_respond(srv, wsi, hs, 200, "application/samlmetadata+xml", doc, len, NULL);
 }
 
-int auth_saml_artifact(struct server *srv, struct lws *wsi, struct http_session *hs,
-                       const struct http_request *req, struct idp *idp,
-                       const struct idp_params *params, const struct login_pending *login,
-                       struct idp_error *err)
+bool auth_answer_in_request(const struct idp *idp, const struct idp_params *params)
 {
-    (void)srv, (void)wsi, (void)hs, (void)req, (void)idp, (void)params, (void)login;
-    snprintf(err->code, sizeof(err->code), "saml_artifact");
-    snprintf(err->message, sizeof(err->message),
-             "Deze manier van inloggen werkt hier nog niet. / This way of logging in does not "
-             "work here yet.");
-    err->http_status = 501;
-    return -1;
+    return idp_is_saml(idp) && idp_params_get(params, "SAMLResponse") != NULL;
 }

@@ -3,6 +3,7 @@
 #ifndef BALIE_SIGNALING_AUTH_SAML_H
 #define BALIE_SIGNALING_AUTH_SAML_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "balie/idp.h"
@@ -17,18 +18,9 @@ int auth_callback_form(const char *body, size_t len, struct idp_params *p, char 
 int auth_saml_metadata(struct server *srv, struct lws *wsi, struct http_session *hs,
                        struct idp *idp);
 
-/* The HTTP-Artifact binding: starts resolving the artifact in `params` and answers the
- * browser later (auth_saml_wake). Returns 1 when the answer will come later, or -1 with `err`. */
-int auth_saml_artifact(struct server *srv, struct lws *wsi, struct http_session *hs,
-                       const struct http_request *req, struct idp *idp,
-                       const struct idp_params *params, const struct login_pending *login,
-                       struct idp_error *err);
-
-/* The end of a login (auth.c): with `err` NULL a session for `id` (which is cleared), the
- * cookie and a 303 to the return path; otherwise the refusal page. */
-int auth_finish_login(struct server *srv, struct lws *wsi, struct http_session *hs,
-                      const struct http_request *req, const struct idp *idp,
-                      const struct login_pending *login, struct identity_verified *id,
-                      const struct idp_error *err);
+/* Whether the provider's answer came whole in this request (a SAML Response in the HTTP-POST
+ * binding), so the synchronous `finish` serves it even when the provider also has
+ * `finish_async` (for the HTTP-Artifact binding, which needs a SOAP call first). */
+bool auth_answer_in_request(const struct idp *idp, const struct idp_params *params);
 
 #endif

@@ -375,6 +375,8 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
         return handle_request(srv, wsi, hs, uri);
     }
     case LWS_CALLBACK_HTTP_WRITEABLE:
+        if (hs && hs->deferred)
+            return auth_deferred_writable(srv, wsi, hs);
         if (!hs || !hs->body)
             return 0;
         return write_body(wsi, hs);
@@ -385,6 +387,8 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     case LWS_CALLBACK_HTTP_FILE_COMPLETION:
         return lws_http_transaction_completed(wsi) ? -1 : 0;
     case LWS_CALLBACK_CLOSED_HTTP:
+        if (hs && hs->deferred)
+            auth_deferred_closed(srv, hs);
         if (hs) {
             free(hs->body);
             hs->body = NULL;

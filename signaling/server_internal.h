@@ -109,8 +109,9 @@ struct http_session {
     char *body;
     size_t body_len;
     size_t body_sent;
-    bool close_after;         /* close the connection once the response is written */
-    struct http_request *req; /* a POST whose body is still arriving */
+    bool close_after;               /* close the connection once the response is written */
+    struct http_request *req;       /* a POST whose body is still arriving */
+    struct auth_deferred *deferred; /* a login callback waiting for its provider (auth.c) */
 };
 
 /* Extra response headers; NULL fields are left out. */
@@ -133,6 +134,12 @@ const char *http_query_get(const struct http_request *req, const char *name);
 int auth_init(struct server *srv);
 void auth_free(struct server *srv);
 void auth_tick(struct server *srv, uint64_t now_ms);
+/* Runs the answers of remote providers' calls (token, discovery, keys): on every wake. */
+void auth_poll(struct server *srv);
+/* A deferred callback (hs->deferred): its answer is sent when ready; a closed connection drops
+ * it. */
+int auth_deferred_writable(struct server *srv, struct lws *wsi, struct http_session *hs);
+void auth_deferred_closed(struct server *srv, struct http_session *hs);
 int auth_handle(struct server *srv, struct lws *wsi, struct http_session *hs,
                 const struct http_request *req);
 

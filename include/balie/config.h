@@ -45,6 +45,34 @@ struct config_saml {
     bool force_authn;
 };
 
+#define CONFIG_MAX_OIDC 4
+#define CONFIG_OIDC_ID_MAX 16 /* IDP_ID_MAX: the id is in /auth/callback/<id> and the session */
+#define CONFIG_OIDC_MAP_MAX (CONFIG_STR_MAX * 4)
+
+/* An OpenID Provider (a DigiD broker, or the staff directory for agents): `[oidc.<id>]`.
+ * docs/identity.md explains the keys; identity/oidc.c checks the maps when it starts. */
+struct config_oidc {
+    char id[CONFIG_OIDC_ID_MAX]; /* [a-z0-9-], 1..15 characters, not "dev" */
+    char display_name[128];      /* what the login page shows */
+    char issuer[CONFIG_STR_MAX];
+    char client_id[CONFIG_STR_MAX];
+    char client_secret[CONFIG_STR_MAX];
+    char client_secret_file[CONFIG_STR_MAX];
+    char client_auth[24]; /* private_key_jwt | client_secret_basic */
+    char private_key_file[CONFIG_STR_MAX];
+    char redirect_uri[CONFIG_STR_MAX];
+    char scope[CONFIG_STR_MAX];
+    char acr_values[CONFIG_STR_MAX];
+    char subject_claim[64];
+    char loa_claim[64];
+    char loa_map[CONFIG_OIDC_MAP_MAX]; /* "value=level, …"; empty: the built-in table */
+    char role[8];                      /* citizen | agent */
+    char role_claim[64];
+    char role_map[CONFIG_OIDC_MAP_MAX]; /* "value=svc|svc, value=*" */
+    char display_name_claim[64];        /* empty: no name is kept */
+    char ca_file[CONFIG_STR_MAX];
+};
+
 struct balie_config {
     struct {
         char environment[CONFIG_STR_MAX]; /* development | production */
@@ -95,6 +123,8 @@ struct balie_config {
     int service_count;
     struct config_saml saml[CONFIG_MAX_SAML];
     int saml_count;
+    struct config_oidc oidc[CONFIG_MAX_OIDC];
+    int oidc_count;
 };
 
 #define CONFIG_MAX_ERRORS 32
@@ -138,6 +168,9 @@ const struct config_service *config_service_find(const struct balie_config *cfg,
 const struct config_key_info *config_keys(size_t *count);
 /* The keys of a `[saml.<id>]` section (section "saml.<id>"), for documentation checks. */
 const struct config_key_info *config_saml_keys(size_t *count);
+
+/* The keys of an `[oidc.<id>]` section, for documentation checks. Sets *count. */
+const struct config_key_info *config_oidc_keys(size_t *count);
 
 /* Whether the `dev` identity provider (a test login) is on. */
 bool config_dev_provider_enabled(const struct balie_config *cfg);

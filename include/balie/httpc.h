@@ -13,11 +13,14 @@
 
 #define HTTPC_HEADERS_MAX 8
 #define HTTPC_RESPONSE_MAX (256u * 1024u) /* larger bodies fail with status 0 */
+#define HTTPC_REQUEST_MAX (256u * 1024u)  /* request bodies beyond this are refused at submit */
+#define HTTPC_URL_MAX 4096
+#define HTTPC_QUEUE_MAX 64 /* requests submitted and not yet collected by httpc_poll() */
 
 struct httpc_request {
     const char *method; /* "GET" or "POST" */
     const char *url;
-    const char *headers[HTTPC_HEADERS_MAX]; /* "Name: value", NULL-terminated if fewer */
+    const char *headers[HTTPC_HEADERS_MAX]; /* "Name: value" without CR/LF; NULL ends early */
     const char *body;                       /* may be NULL */
     size_t body_len;
     const char *basic_user, *basic_password;      /* client_secret_basic; may be NULL */
@@ -34,9 +37,13 @@ struct httpc_response {
     char content_type[96];
 };
 
-/* Called on the control thread, inside httpc_poll(). */
+/* Called on the control thread, inside httpc_poll(). It may submit or cancel requests, but not
+ * call httpc_poll() or httpc_free(). */
 typedef void (*httpc_done_fn)(void *arg, const struct httpc_response *resp);
 
+/* Every function below is called from one thread (the control thread); only `wake` runs on the
+ * worker. Redirects are not followed; only http and https are spoken; the proxy environment
+ * variables (https_proxy, no_proxy) are honoured as libcurl does. */
 struct httpc;
 
 /* Starts the worker thread. `wake` is called from the worker when a result is ready (e.g.
@@ -46,9 +53,12 @@ struct httpc *httpc_new(void (*wake)(void *wake_arg), void *wake_arg);
 void httpc_free(struct httpc *hc);
 
 /* Queues a request (everything in `req` is copied). Returns a positive request id, or -1 when
- * the queue is full (then the callback never runs). */
+ * HTTPC_QUEUE_MAX requests are outstanding or the request is not acceptable (method other than
+ * GET/POST, URL or body too long, a header with CR or LF); then the callback never runs. */
 long httpc_submit(struct httpc *hc, const struct httpc_request *req, httpc_done_fn done, void *arg);
-/* The callback of request `id` will not run (it may still be sent). */
+/* The callback of request `id` will not run (it may still be sent). Safe whatever the state of
+ * the request, also when it finished a moment ago and waits for httpc_poll(); unknown ids are
+ * ignored. */
 void httpc_cancel(struct httpc *hc, long id);
 /* Runs the callbacks of finished requests. Returns how many ran. */
 size_t httpc_poll(struct httpc *hc);

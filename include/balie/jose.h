@@ -18,6 +18,8 @@
 #define JOSE_TOKEN_MAX 16384 /* bytes of a compact JWS we are willing to look at */
 #define JOSE_KID_MAX 128
 #define JOSE_KEYS_MAX 16
+#define JOSE_JWKS_MAX 65536 /* bytes of a JWKS document */
+#define JOSE_PEM_MAX 16384  /* bytes of a PEM public key or certificate */
 
 enum jose_alg {
     JOSE_ALG_NONE_ALLOWED = 0,
@@ -39,8 +41,9 @@ struct jose_keyset;
 /* Parses a JWKS document. Returns NULL with a reason in `why` when the text is not a JWKS or
  * holds no usable key. */
 struct jose_keyset *jose_keyset_parse(const char *json, size_t len, char *why, size_t why_len);
-/* A key set with a single PEM public key (a configured trusted issuer's key); `kid` may be
- * NULL (then the key matches a token with any or no kid). */
+/* A key set with a single PEM public key (a configured trusted issuer's key): a "PUBLIC KEY"
+ * block or an X.509 certificate (only its key is taken; dates and chain are not checked). `kid`
+ * may be NULL (then the key matches a token with any or no kid). */
 struct jose_keyset *jose_keyset_from_pem(const char *pem, size_t len, const char *kid, char *why,
                                          size_t why_len);
 size_t jose_keyset_count(const struct jose_keyset *ks);
@@ -58,14 +61,20 @@ enum jose_status {
 const char *jose_status_name(enum jose_status st); /* "malformed", "alg_refused", … */
 
 /* Verifies a compact JWS with `keys`, accepting only algorithms in `alg_mask` (an OR of
- * enum jose_alg). On JOSE_OK, `*payload` is the parsed payload (caller json_decref()s it). */
+ * enum jose_alg). On JOSE_OK, `*payload` is the parsed payload, a JSON object (caller
+ * json_decref()s it); otherwise it is NULL. A token whose kid matches no key gives
+ * JOSE_UNKNOWN_KID, also when it has no kid and no key of its alg's family exists. `why` never
+ * holds token contents, so it may be logged. Header or payload with duplicate member names and
+ * any `crit` header are refused (JOSE_MALFORMED). */
 enum jose_status jose_verify(const char *token, size_t len, const struct jose_keyset *keys,
                              unsigned alg_mask, json_t **payload, char *why, size_t why_len);
 
 /* The registered-claim checks of RFC 7519 §4.1 and OIDC Core §3.1.3.7. NULL / 0 fields are
- * not checked. `aud` may be a string or an array that contains `audience`; with more than one
- * audience, `azp` must equal `audience` (OIDC Core §3.1.3.7 item 5). Times in seconds since the
- * epoch; `skew_s` is allowed either way; `exp` is required when `require_exp`. */
+ * not checked (now_s == 0 skips exp, nbf and iat, except that `require_exp` still wants exp
+ * present). An `azp` claim, when present, must equal `audience`. `aud` may be a string or an array
+ * that contains `audience`; with more than one audience, `azp` must equal `audience` (OIDC Core
+ * §3.1.3.7 item 5). Times in seconds since the epoch; `skew_s` is allowed either way; `exp` is
+ * required when `require_exp`. */
 struct jose_expect {
     const char *issuer;
     const char *audience;
@@ -82,5 +91,9 @@ enum jose_status jose_check_claims(const json_t *payload, const struct jose_expe
  * P-256 → ES256). For tests and for tools that make handover tokens; returns a malloc'd string
  * or NULL. */
 char *jose_sign(const json_t *payload, const char *private_pem, size_t pem_len, const char *kid);
+/* The same with the algorithm chosen (JOSE_ALG_RS256 or JOSE_ALG_PS256 for an RSA key,
+ * JOSE_ALG_ES256 for P-256); NULL when the key does not fit the algorithm. */
+char *jose_sign_alg(const json_t *payload, const char *private_pem, size_t pem_len, const char *kid,
+                    enum jose_alg alg);
 
 #endif

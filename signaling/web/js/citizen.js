@@ -123,7 +123,7 @@ function showLogin(noticeKey) {
     }
   }
   const loggedInAsAgent = st.session && st.session.authenticated;
-  const n = loggedInAsAgent ? 0 : renderLoginButtons($('login'), st.session.providers, '/');
+  const n = loggedInAsAgent ? 0 : renderLoginButtons($('login'), st.session.providers.filter((p) => p.role !== 'agent'), '/');
   if (loggedInAsAgent) $('login').replaceChildren();
   $('no-providers').hidden = n > 0 || loggedInAsAgent;
   go('login', { focus: st.view !== 'loading' });
