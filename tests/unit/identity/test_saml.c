@@ -7,6 +7,7 @@
 #include <libxml/parser.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <zlib.h>
 
 #include "saml_fixture.h"
@@ -430,4 +431,225 @@ Test(saml, time_parse)
     cr_assert_eq(ms, 1795363200250ull);
     cr_assert_eq(saml_time_parse("2026-11-22T16:00:00+01:00", &ms), -1);
     cr_assert_eq(saml_time_parse("2026-11-22 16:00:00Z", &ms), -1);
+}
+
+/* Undoes the redirect binding's DEFLATE (RFC 1951). */
+static char *inflate_raw(const uint8_t *in, size_t len)
+{
+    static char out[8192];
+    z_stream z = {0};
+    cr_assert_eq(inflateInit2(&z, -15), Z_OK);
+    z.next_in = (Bytef *)in;
+    z.avail_in = (uInt)len;
+    z.next_out = (Bytef *)out;
+    z.avail_out = sizeof(out) - 1;
+    cr_assert_eq(inflate(&z, Z_FINISH), Z_STREAM_END);
+    out[sizeof(out) - 1 - z.avail_out] = '\0';
+    inflateEnd(&z);
+    return out;
+}
+
+static void url_decode(const char *in, size_t len, char *out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (in[i] == '%') {
+            unsigned v;
+            sscanf(in + i + 1, "%2x", &v);
+            out[n++] = (char)v;
+            i += 2;
+        } else {
+            out[n++] = in[i];
+        }
+    }
+    out[n] = '\0';
+}
+
+static const char *query_value(const char *url, const char *name, char *out)
+{
+    char key[32];
+    snprintf(key, sizeof(key), "%s=", name);
+    const char *at = strstr(url, key);
+    cr_assert_not_null(at, "%s missing", name);
+    at += strlen(key);
+    url_decode(at, strcspn(at, "&"), out);
+    return out;
+}
+
+Test(saml, authn_request_signed_over_the_query)
+{
+    /* The SP key is the fixture's IdP key here: any RSA key shows the signature is right. */
+    char url[4096], id[SAML_ID_MAX];
+    sp.force_authn = true;
+    cr_assert_eq(saml_authn_request_url(&sp, idp, idp_kp.key, LOA_SUBSTANTIEEL, "st4te", FX_NOW_MS,
+                                        url, sizeof(url), id),
+                 0);
+    cr_assert(strncmp(url, "https://idp.example.nl/sso?SAMLRequest=", 39) == 0, "%s", url);
+    static char b64[6000], sig64[1400], relay[64], alg[128];
+    query_value(url, "SAMLRequest", b64);
+    query_value(url, "Signature", sig64);
+    cr_assert_str_eq(query_value(url, "RelayState", relay), "st4te");
+    cr_assert_str_eq(query_value(url, "SigAlg", alg),
+                     "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256");
+    static uint8_t raw[6000];
+    long n = saml_base64_decode(b64, strlen(b64), raw, sizeof(raw));
+    cr_assert_gt(n, 0);
+    const char *xml = inflate_raw(raw, (size_t)n);
+    char want[128];
+    snprintf(want, sizeof(want), "ID=\"%s\"", id);
+    cr_assert(strstr(xml, want), "%s", xml);
+    cr_assert(strstr(xml, "Comparison=\"minimum\""));
+    cr_assert(strstr(xml, SAML_AC_PREFIX "Smartcard<"), "the class ref of substantieel: %s", xml);
+    cr_assert(strstr(xml, "ForceAuthn=\"true\""));
+    cr_assert(strstr(xml, "AssertionConsumerServiceURL=\"" FX_ACS "\""));
+    cr_assert(strstr(xml, "<saml:Issuer>" FX_SP "</saml:Issuer>"));
+    /* Bindings §3.4.4.1: the signature covers the query up to, not including, &Signature. */
+    const char *q = strchr(url, '?') + 1;
+    size_t signed_len = (size_t)(strstr(url, "&Signature=") - q);
+    uint8_t sig[512];
+    long sig_len = saml_base64_decode(sig64, strlen(sig64), sig, sizeof(sig));
+    FILE *f = fopen(idp_kp.cert_file, "r");
+    X509 *cert = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    cr_assert_eq(EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, X509_get0_pubkey(cert)), 1);
+    cr_assert_eq(EVP_DigestVerify(md, sig, (size_t)sig_len, (const uint8_t *)q, signed_len), 1);
+    EVP_MD_CTX_free(md);
+    X509_free(cert);
+}
+
+Test(saml, sp_metadata)
+{
+    size_t len;
+    sp.artifact = true;
+    char *md = saml_sp_metadata(&sp, idp_kp.key, &len);
+    cr_assert_not_null(md);
+    cr_assert(strstr(md, "entityID=\"" FX_SP "\""));
+    cr_assert(strstr(md, "AuthnRequestsSigned=\"true\" WantAssertionsSigned=\"true\""));
+    cr_assert(strstr(md, idp_kp.cert_b64), "our certificate is in it");
+    cr_assert(strstr(md, SAML_BINDING_POST "\" Location=\"" FX_ACS "\" index=\"0\"/>"));
+    cr_assert(strstr(md, SAML_BINDING_ARTIFACT "\" Location=\"" FX_ACS
+                                               "\" index=\"1\" isDefault=\"true\""));
+    /* Well-formed, and what a metadata reader expects at the top. */
+    char why[64];
+    xmlDocPtr doc = saml_xml_parse((const uint8_t *)md, len, SAML_XML_MAX, why, sizeof(why));
+    cr_assert_not_null(doc, "%s", why);
+    cr_assert(saml_xml_is(xmlDocGetRootElement(doc), SAML_NS_METADATA, "EntityDescriptor"));
+    xmlFreeDoc(doc);
+    free(md);
+}
+
+/* A type 0x0004 artifact from this IdP, for endpoint `index`. */
+static void make_artifact(const char *entity_id, unsigned index, char out[SAML_ARTIFACT_MAX])
+{
+    uint8_t raw[44] = {0, 4, (uint8_t)(index >> 8), (uint8_t)index};
+    SHA1((const unsigned char *)entity_id, strlen(entity_id), raw + 4);
+    memset(raw + 24, 0x5a, 20);
+    EVP_EncodeBlock((unsigned char *)out, raw, sizeof(raw));
+}
+
+Test(saml, artifact_parse)
+{
+    char art[SAML_ARTIFACT_MAX];
+    unsigned index = 99;
+    make_artifact(FX_IDP, 1, art);
+    cr_assert_eq(saml_artifact_parse(art, idp, &index), 0);
+    cr_assert_eq(index, 1);
+    make_artifact("https://other-idp.example", 1, art);
+    cr_assert_eq(saml_artifact_parse(art, idp, &index), -1, "another IdP's SourceID");
+    cr_assert_eq(saml_artifact_parse("AAQAAA==", idp, &index), -1, "too short");
+    cr_assert_eq(saml_artifact_parse("", idp, &index), -1);
+}
+
+/* The ArtifactResolve we send, wrapped by the "IdP" into a signed ArtifactResponse. */
+static char *artifact_response(const char *resolve_id, bool sign, bool tamper, size_t *len)
+{
+    struct fx_resp o = fx_resp_default();
+    xmlDocPtr inner = fx_response_doc(&o, &idp_kp);
+    size_t n;
+    char *resp = fx_dump(inner, &n);
+    xmlFreeDoc(inner);
+    char *body = strstr(resp, "<samlp:Response");
+    char *xml = NULL;
+    cr_assert(asprintf(&xml,
+                       "<SOAP-ENV:Envelope xmlns:SOAP-ENV=\"" SAML_NS_SOAP "\"><SOAP-ENV:Body>"
+                       "<samlp:ArtifactResponse xmlns:samlp=\"" SAML_NS_PROTOCOL
+                       "\" xmlns:saml=\"" SAML_NS_ASSERTION
+                       "\" ID=\"_ar1\" Version=\"2.0\" IssueInstant=\"2026-11-18T00:00:00Z\" "
+                       "InResponseTo=\"%s\"><saml:Issuer>" FX_IDP "</saml:Issuer>"
+                       "<samlp:Status><samlp:StatusCode "
+                       "Value=\"urn:oasis:names:tc:SAML:2.0:status:Success\"/></samlp:Status>"
+                       "%s</samlp:ArtifactResponse></SOAP-ENV:Body></SOAP-ENV:Envelope>",
+                       resolve_id, body) > 0);
+    free(resp);
+    char why[64];
+    xmlDocPtr doc =
+        saml_xml_parse((const uint8_t *)xml, strlen(xml), SAML_XML_MAX, why, sizeof(why));
+    free(xml);
+    cr_assert_not_null(doc, "%s", why);
+    cr_assert_eq(saml_xml_register_ids(doc), 0);
+    xmlNodePtr ar = saml_xml_child(saml_xml_child(xmlDocGetRootElement(doc), SAML_NS_SOAP, "Body"),
+                                   SAML_NS_PROTOCOL, "ArtifactResponse");
+    if (sign)
+        cr_assert_eq(
+            saml_xml_sign(ar, saml_xml_child(ar, SAML_NS_ASSERTION, "Issuer"), idp_kp.key->key), 0);
+    if (tamper)
+        xmlSetProp(ar, (const xmlChar *)"IssueInstant", (const xmlChar *)"2026-11-18T00:00:01Z");
+    char *out = fx_dump(doc, len);
+    xmlFreeDoc(doc);
+    return out;
+}
+
+static const char *check_artifact(const char *xml, size_t len, const char *resolve_id)
+{
+    static struct idp_error err;
+    struct saml_result res;
+    memset(&err, 0, sizeof(err));
+    if (saml_response_check(&sp, idp, replay, (const uint8_t *)xml, len, FX_REQ, resolve_id,
+                            FX_NOW_MS, &res, &err) == 0)
+        return res.loa == LOA_MIDDEN && strcmp(res.subject, FX_BSN) == 0 ? "" : "wrong result";
+    return err.code;
+}
+
+Test(saml, artifact_resolve_signed_and_response_checked)
+{
+    char art[SAML_ARTIFACT_MAX], rid[SAML_ID_MAX];
+    make_artifact(FX_IDP, 1, art);
+    size_t len;
+    char *soap = saml_artifact_resolve(&sp, idp, idp_kp.key, art, FX_NOW_MS, &len, rid);
+    cr_assert_not_null(soap);
+    cr_assert(strstr(soap, "Destination=\"https://idp.example.nl/ars\""));
+    cr_assert(strstr(soap, art));
+    /* Our own signature verifies with our certificate (what the IdP does). */
+    char why[128];
+    xmlDocPtr doc = saml_xml_parse((const uint8_t *)soap, len, SAML_XML_MAX, why, sizeof(why));
+    cr_assert_not_null(doc);
+    cr_assert_eq(saml_xml_register_ids(doc), 0);
+    xmlNodePtr req = saml_xml_child(saml_xml_child(xmlDocGetRootElement(doc), SAML_NS_SOAP, "Body"),
+                                    SAML_NS_PROTOCOL, "ArtifactResolve");
+    cr_assert_eq(saml_xml_verify(req, idp->keys, idp->key_count, why, sizeof(why)), 0, "%s", why);
+    xmlFreeDoc(doc);
+    free(soap);
+
+    char *ok = artifact_response(rid, true, false, &len);
+    cr_assert_str_eq(check_artifact(ok, len, rid), "");
+    free(ok);
+}
+
+Test(saml, artifact_response_refusals)
+{
+    size_t len;
+    char *other = artifact_response("_not_ours", true, false, &len);
+    cr_assert_str_eq(check_artifact(other, len, "_ours"), "saml_in_response_to");
+    free(other);
+    char *tampered = artifact_response("_ours", true, true, &len);
+    cr_assert_str_eq(check_artifact(tampered, len, "_ours"), "saml_signature");
+    free(tampered);
+    /* A bare Response where an ArtifactResponse is expected. */
+    struct fx_resp o = fx_resp_default();
+    xmlDocPtr doc = fx_response_doc(&o, &idp_kp);
+    char *bare = fx_dump(doc, &len);
+    xmlFreeDoc(doc);
+    cr_assert_str_eq(check_artifact(bare, len, "_ours"), "saml_invalid");
+    free(bare);
 }
