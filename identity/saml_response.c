@@ -141,7 +141,7 @@ static int check_confirmation(const struct saml_sp *sp, const xmlNode *subject,
     for (xmlNodePtr c = subject->children; c; c = c->next) {
         char method[64], recipient[SAML_URL_MAX], irt[SAML_ID_MAX];
         if (!saml_xml_is(c, SAML_NS_ASSERTION, "SubjectConfirmation") ||
-            saml_xml_attr(c, "Method", method, sizeof(method)) != 0 || strcmp(method, BEARER))
+            saml_xml_attr(c, "Method", method, sizeof(method)) != 0 || strcmp(method, BEARER) != 0)
             continue;
         xmlNodePtr data = saml_xml_child(c, SAML_NS_ASSERTION, "SubjectConfirmationData");
         if (saml_xml_attr(data, "Recipient", recipient, sizeof(recipient)) != 0 ||

@@ -117,9 +117,9 @@ int saml_xml_text(const xmlNode *node, char *out, size_t out_len)
     for (xmlNodePtr c = node ? node->children : NULL; c; c = c->next) {
         if (c->type == XML_ELEMENT_NODE || c->type == XML_ENTITY_REF_NODE)
             return -1;
-        if (c->type != XML_TEXT_NODE && c->type != XML_CDATA_SECTION_NODE)
+        if ((c->type != XML_TEXT_NODE && c->type != XML_CDATA_SECTION_NODE) || !c->content)
             continue; /* comments are not part of the value */
-        size_t len = c->content ? strlen((const char *)c->content) : 0;
+        size_t len = strlen((const char *)c->content);
         if (n + len >= out_len)
             return -1;
         memcpy(out + n, c->content, len);
