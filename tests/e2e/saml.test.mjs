@@ -233,3 +233,57 @@ test('a SAML Response posted a second time is refused', async () => {
   assert.match(await again.text(), /al gebruikt|already used/);
   await ctx.close();
 });
+
+// The IdP's own signed Response, changed on its way from the browser: another BSN in the
+// signed assertion, or an unsigned copy of the assertion placed before the signed one.
+async function loginWithChangedResponse(change) {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await page.route(`${GW}/auth/callback/digid`, async (route) => {
+    const params = new URLSearchParams(route.request().postData());
+    const xml = Buffer.from(params.get('SAMLResponse'), 'base64').toString('utf8');
+    const changed = change(xml);
+    assert.notEqual(changed, xml, 'the change applies');
+    params.set('SAMLResponse', Buffer.from(changed, 'utf8').toString('base64'));
+    await route.continue({ postData: params.toString() });
+  });
+  await page.goto(`${GW}/auth/login?provider=digid&return=/`);
+  await page.waitForSelector('input[name=username]');
+  await page.fill('input[name=username]', 'burger');
+  await page.fill('input[name=password]', 'geheim');
+  await Promise.all([page.waitForURL(`${GW}/auth/callback/digid`), page.click('button[type=submit], input[type=submit]')]);
+  const text = await page.textContent('body');
+  const session = await page.evaluate(async () => (await fetch('/auth/session')).json());
+  await ctx.close();
+  return { text, session };
+}
+
+async function failures(reason) {
+  const text = await (await fetch(`${GW}/metrics`)).text();
+  const m = new RegExp(`balie_auth_login_failures_total\\{[^}]*reason="${reason}"[^}]*\\} (\\d+)`).exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+test('an IdP-signed Response with another BSN in it is refused', async () => {
+  const before = await failures('saml_signature');
+  const { text, session } = await loginWithChangedResponse((xml) => xml.replace(`s00000000:${BSN}`, 's00000000:111222333'));
+  assert.match(text, /klopt niet|not valid/);
+  assert.equal(session.authenticated, false);
+  assert.equal(await failures('saml_signature'), before + 1);
+});
+
+test('signature wrapping with the IdP-signed Response is refused (an unsigned assertion first)', async () => {
+  // SimpleSAMLphp signs the Response too, so its broken signature may be what refuses it first.
+  const count = async () => (await failures('saml_structure')) + (await failures('saml_signature'));
+  const before = await count();
+  const { text, session } = await loginWithChangedResponse((xml) => {
+    const start = xml.indexOf('<saml:Assertion');
+    const end = xml.indexOf('</saml:Assertion>') + '</saml:Assertion>'.length;
+    const evil = xml.slice(start, end).replace(/<ds:Signature[\s\S]*<\/ds:Signature>/, '')
+      .replace(/ID="[^"]+"/, 'ID="_evil"').replace(`s00000000:${BSN}`, 's00000000:111222333');
+    return xml.slice(0, start) + evil + xml.slice(start);
+  });
+  assert.match(text, /klopt niet|not valid/);
+  assert.equal(session.authenticated, false);
+  assert.equal(await count(), before + 1);
+});
