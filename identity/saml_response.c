@@ -304,7 +304,7 @@ static int check_response(const struct saml_sp *sp, const struct saml_idp_meta *
 }
 
 /* SOAP Envelope/Body/ArtifactResponse (bindings §3.6.3): answers our ArtifactResolve, is
- * Success, and its signature (when present) holds; inside is the Response. */
+ * Success, and is signed by the IdP; inside is the Response. */
 static xmlNodePtr unwrap_artifact(const struct saml_idp_meta *idp, xmlDocPtr doc,
                                   const char *resolve_id, struct idp_error *err)
 {
@@ -323,8 +323,9 @@ static xmlNodePtr unwrap_artifact(const struct saml_idp_meta *idp, xmlDocPtr doc
         invalid(err, "saml_in_response_to");
         return NULL;
     }
-    if (saml_xml_child(ar, SAML_NS_DSIG, "Signature") &&
-        saml_xml_verify(ar, idp->keys, idp->key_count, why, sizeof(why)) != 0) {
+    /* Signed by the IdP (DigiD signs it): the TLS channel alone does not say the answer is
+     * the IdP's own, e.g. behind a TLS-terminating proxy. */
+    if (saml_xml_verify(ar, idp->keys, idp->key_count, why, sizeof(why)) != 0) {
         invalid(err, "saml_signature");
         return NULL;
     }

@@ -645,6 +645,9 @@ Test(saml, artifact_response_refusals)
     char *tampered = artifact_response("_ours", true, true, &len);
     cr_assert_str_eq(check_artifact(tampered, len, "_ours"), "saml_signature");
     free(tampered);
+    char *unsigned_ar = artifact_response("_ours", false, false, &len);
+    cr_assert_str_eq(check_artifact(unsigned_ar, len, "_ours"), "saml_signature");
+    free(unsigned_ar);
     /* A bare Response where an ArtifactResponse is expected. */
     struct fx_resp o = fx_resp_default();
     xmlDocPtr doc = fx_response_doc(&o, &idp_kp);
