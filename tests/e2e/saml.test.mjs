@@ -6,8 +6,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import tls from 'node:tls';
 import { after, before, test } from 'node:test';
 
 import { chromium } from 'playwright-core';
@@ -17,6 +19,7 @@ import { CHROMIUM, CHROMIUM_ARGS, Gateway } from './lib.mjs';
 // Fixed ports are safe: run.sh gives every file its own network namespace.
 const GW_PORT = 18080;
 const IDP_PORT = 18081;
+const ARS_TLS_PORT = 18443; // TLS in front of the IdP's ArtifactResolutionService
 const GW = `http://localhost:${GW_PORT}`;
 const IDP = `http://127.0.0.1:${IDP_PORT}`;
 const BSN = '123456782';
@@ -24,13 +27,14 @@ const MIDDEN = 'urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorContract';
 const SSP_WWW = '/usr/share/simplesamlphp/www';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'balie-saml-'));
-let memcached, php, gateway, browser;
+let memcached, php, gateway, browser, arsTls;
+const arsClients = []; // subjects of the client certificates the TLS front saw
 const phpLog = [];
 
-function keypair(name) {
+function keypair(name, extra = []) {
   const key = path.join(dir, `${name}.key`), crt = path.join(dir, `${name}.crt`);
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '30', '-subj',
-    `/CN=${name}`, '-keyout', key, '-out', crt], { stdio: 'ignore' });
+    `/CN=${name}`, '-keyout', key, '-out', crt, ...extra], { stdio: 'ignore' });
   const b64 = readFileSync(crt, 'utf8').replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
   return { key, crt, b64 };
 }
@@ -126,22 +130,43 @@ before(async () => {
   assert.match(idpMeta, /ArtifactResolutionService/);
   const metaFile = path.join(dir, 'idp-metadata.xml');
   writeFileSync(metaFile, idpMeta);
-  const saml = (id, binding) => `[saml.${id}]
-idp_metadata_file = "${metaFile}"
+  // The artifact provider reaches the ArtifactResolutionService over TLS, as DigiD asks: a TLS
+  // front of the test's own that demands a client certificate (the gateway's tls_client_cert).
+  const front = keypair('ars-front', ['-addext', 'subjectAltName=IP:127.0.0.1']);
+  const client = keypair('balie-tls-client');
+  arsTls = tls.createServer({
+    key: readFileSync(front.key), cert: readFileSync(front.crt), ca: [readFileSync(client.crt)],
+    requestCert: true, rejectUnauthorized: true,
+  }, (sock) => {
+    arsClients.push(sock.getPeerCertificate().subject?.CN);
+    const up = net.connect(IDP_PORT, '127.0.0.1');
+    sock.pipe(up).pipe(sock);
+    sock.on('error', () => up.destroy());
+    up.on('error', () => sock.destroy());
+  });
+  await new Promise((r) => arsTls.listen(ARS_TLS_PORT, '127.0.0.1', r));
+  const artMeta = path.join(dir, 'idp-metadata-tls.xml');
+  const arsUrl = /ArtifactResolutionService[^>]*Location="([^"]+)"/.exec(idpMeta)[1];
+  writeFileSync(artMeta, idpMeta.replace(arsUrl, arsUrl.replace(IDP, `https://127.0.0.1:${ARS_TLS_PORT}`)));
+  const saml = (id, binding, meta, more = '') => `[saml.${id}]
+idp_metadata_file = "${meta}"
 sp_key_file = "${sp.key}"
 sp_cert_file = "${sp.crt}"
 binding = ${binding}
 display_name = "DigiD (${binding})"
-`;
+${more}`;
   gateway = new Gateway(`[http]\nport = ${GW_PORT}\npublic_url = "${GW}"\n[media]\nport_base = 0\n` +
     `[identity]\ndev_provider = false\n[service.paspoort]\nmin_loa = midden\n` +
-    saml('digid', 'post') + saml('digidart', 'artifact'));
+    saml('digid', 'post', metaFile) +
+    saml('digidart', 'artifact', artMeta, `tls_client_cert = "${client.crt}"\ntls_client_key = "${client.key}"\n` +
+      `tls_ca_file = "${front.crt}"\n`));
   await gateway.start();
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 });
 
 after(async () => {
   await browser?.close();
+  arsTls?.close();
   const rc = await gateway?.stop();
   if (php) process.kill(-php.pid, 'SIGKILL');
   memcached?.kill('SIGTERM');
@@ -204,6 +229,9 @@ for (const [provider, binding] of [['digid', 'POST'], ['digidart', 'Artifact']])
     assert.equal(s.provider, provider);
     assert.ok(!session.includes(BSN), 'the BSN never reaches the browser');
     const callback = seen.filter((l) => l.includes(`/auth/callback/${provider}`));
+    if (binding === 'Artifact') {
+      assert.deepEqual(arsClients, ['balie-tls-client'], 'one ArtifactResolve, with the TLS client certificate');
+    }
     assert.deepEqual(callback, [`${binding === 'POST' ? 'POST' : 'GET'} ${GW}/auth/callback/${provider}`]);
     assert.ok(!gateway.lines.some((l) => l.includes(BSN)), 'the BSN is never logged');
     await page.context().close();
