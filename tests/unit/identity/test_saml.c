@@ -656,3 +656,61 @@ Test(saml, artifact_response_refusals)
     cr_assert_str_eq(check_artifact(bare, len, "_ours"), "saml_invalid");
     free(bare);
 }
+
+Test(saml, encrypted_assertion_refused)
+{
+    struct fx_resp o = fx_resp_default();
+    xmlDocPtr doc = fx_response_doc(&o, &idp_kp);
+    xmlNodePtr resp = xmlDocGetRootElement(doc);
+    xmlNodePtr a = saml_xml_child(resp, SAML_NS_ASSERTION, "Assertion");
+    xmlNodePtr enc = xmlNewNode(a->ns, (const xmlChar *)"EncryptedAssertion");
+    xmlAddNextSibling(a, enc);
+    struct saml_result res;
+    cr_assert_str_eq(check_doc(doc, &res), "saml_structure");
+}
+
+/* A signed assertion whose SignedInfo is changed: no signature can hold any more, but the
+ * refusal must come from the allowlist, before any transform runs. */
+static const char *check_with_signed_info_change(const char *from, const char *to)
+{
+    struct fx_resp o = fx_resp_default();
+    xmlDocPtr doc = fx_response_doc(&o, &idp_kp);
+    size_t len;
+    char *xml = fx_dump(doc, &len);
+    xmlFreeDoc(doc);
+    char *at = strstr(xml, from);
+    cr_assert_not_null(at, "%s", from);
+    char *changed = NULL;
+    int n = asprintf(&changed, "%.*s%s%s", (int)(at - xml), xml, to, at + strlen(from));
+    free(xml);
+    cr_assert(n > 0);
+    xmlDocPtr d =
+        saml_xml_parse((const uint8_t *)changed, (size_t)n, SAML_XML_MAX, (char[64]){0}, 64);
+    free(changed);
+    cr_assert_not_null(d);
+    cr_assert_eq(saml_xml_register_ids(d), 0);
+    xmlNodePtr a = saml_xml_child(xmlDocGetRootElement(d), SAML_NS_ASSERTION, "Assertion");
+    static char why[128];
+    int rc = saml_xml_verify(a, idp->keys, idp->key_count, why, sizeof(why));
+    xmlFreeDoc(d);
+    cr_assert_eq(rc, -1);
+    return why;
+}
+
+Test(saml, signed_info_allowlist)
+{
+    cr_assert_str_eq(check_with_signed_info_change(
+                         "<ds:Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>",
+                         "<ds:Transform Algorithm=\"http://www.w3.org/TR/1999/REC-xpath-19991116\">"
+                         "<ds:XPath>1</ds:XPath></ds:Transform>"),
+                     "signature transform not allowed");
+    cr_assert_str_eq(check_with_signed_info_change("xmldsig-more#rsa-sha256", "xmldsig#rsa-sha1"),
+                     "signature algorithm not allowed");
+    cr_assert_str_eq(check_with_signed_info_change("URI=\"#_a", "URI=\"#_b"),
+                     "signature does not reference the element it is in");
+    cr_assert_str_eq(check_with_signed_info_change(
+                         "<ds:Reference URI=\"", "<ds:Reference URI=\"#_r00000000000000000000001\">"
+                                                 "<ds:DigestMethod/></ds:Reference>"
+                                                 "<ds:Reference URI=\""),
+                     "signature needs one SignedInfo with one Reference");
+}
