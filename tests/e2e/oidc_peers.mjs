@@ -72,6 +72,7 @@ export class FakeOp {
     this.callbackIss = null; // the iss parameter on the callback; null: our own
     this.logins = new Map(); // code → the authorization request
     this.tokenRequests = [];
+    this.tokenDelayMs = 0; // how long the token endpoint thinks
   }
 
   discovery() {
@@ -167,7 +168,8 @@ export class FakeOp {
     this.server = http.createServer((req, res) => {
       let body = '';
       req.on('data', (c) => (body += c));
-      req.on('end', () => this.handle(req, res, body));
+      const delay = req.url.startsWith('/token') ? this.tokenDelayMs : 0;
+      req.on('end', () => setTimeout(() => this.handle(req, res, body), delay));
     });
     this.server.listen(this.port, '127.0.0.1');
     await new Promise((resolve) => this.server.once('listening', resolve));
