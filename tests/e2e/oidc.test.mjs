@@ -218,6 +218,15 @@ test('agent: private_key_jwt at the real provider, role claim → services, disp
   assert.equal(s.provider, 'staff');
   assert.equal(s.display_name, 'Test a.devries');
   assert.match(s.agent_id, /^agent-[0-9a-f]{12}$/);
+  // The role allows algemeen and paspoort: presence for parkeren is refused, without a list ok.
+  const answered = (id) => (frames) => frames.some((f) => f.id === id && (f.type === 'ack' || f.type === 'error'));
+  const cookie = client.cookieHeader(BASE);
+  const no = await wsJoin(BASE, cookie, { type: 'presence', id: 'p1', status: 'available', services: ['parkeren'] }, answered('p1'));
+  assert.equal(no.find((f) => f.id === 'p1').code, 'forbidden', JSON.stringify(no));
+  const yes = await wsJoin(BASE, cookie, { type: 'presence', id: 'p2', status: 'available', services: ['paspoort'] }, answered('p2'));
+  assert.equal(yes.find((f) => f.id === 'p2').type, 'ack', JSON.stringify(yes));
+  const all = await wsJoin(BASE, cookie, { type: 'presence', id: 'p3', status: 'available' }, answered('p3'));
+  assert.equal(all.find((f) => f.id === 'p3').type, 'ack', JSON.stringify(all));
 });
 
 test('agent without a known role is refused (403), and the citizen provider is not offered to agents', async () => {

@@ -278,7 +278,11 @@ export async function walkProvider(client, url, { name, until }) {
 
 // ---- a WebSocket client, enough for one join (Node 20 has no WebSocket without a flag) ----
 
-export function wsJoin(base, cookie, message) {
+const joined = (frames) => frames.some((f) => f.type === 'queued' || f.type === 'error');
+
+// Opens /ws with the session `cookie`, sends `message`, and resolves with the frames received
+// once `done(frames)` (by default: queued or an error).
+export function wsJoin(base, cookie, message, done = joined) {
   return new Promise((resolve, reject) => {
     const key = randomBytes(16).toString('base64');
     const req = http.request(`${base}/ws`, {
@@ -316,7 +320,7 @@ export function wsJoin(base, cookie, message) {
           if ((buf[0] & 15) === 1) frames.push(JSON.parse(buf.subarray(off, off + len).toString()));
           buf = buf.subarray(off + len);
         }
-        if (frames.some((f) => f.type === 'queued' || f.type === 'error')) {
+        if (done(frames)) {
           clearTimeout(timer);
           socket.destroy();
           resolve(frames);
