@@ -332,7 +332,7 @@ test('a kid that no JWKS has is refused, and does not make Balie fetch the keys 
 });
 
 test('a slow token endpoint holds up nobody, and a browser that leaves meanwhile is handled', async () => {
-  fake.tokenDelayMs = 1500;
+  fake.tokenDelayMs = 2500;
   try {
     // While one callback waits for the provider, the gateway answers others at once.
     const waiting = new Browserish();
@@ -342,10 +342,10 @@ test('a slow token endpoint holds up nobody, and a browser that leaves meanwhile
     await new Promise((resolve) => setTimeout(resolve, 200));
     const h0 = Date.now();
     assert.equal((await fetch(`${BASE}/healthz`)).status, 200);
-    assert.ok(Date.now() - h0 < 300, `healthz took ${Date.now() - h0} ms during a token call`);
+    assert.ok(Date.now() - h0 < 1000, `healthz took ${Date.now() - h0} ms during a token call`);
     const r = await slow;
     assert.equal(r.status, 303, await r.text());
-    assert.ok(Date.now() - t0 >= 1400, 'the answer waited for the provider');
+    assert.ok(Date.now() - t0 >= 2400, 'the answer waited for the provider');
 
     // A browser that gives up before the provider answers: the answer is dropped, no session.
     const leaving = new Browserish();
@@ -357,9 +357,9 @@ test('a slow token endpoint holds up nobody, and a browser that leaves meanwhile
       setTimeout(() => {
         req.destroy();
         resolve();
-      }, 300);
+      }, 800);
     });
-    await new Promise((resolve) => setTimeout(resolve, 2000)); // the provider answers meanwhile
+    await new Promise((resolve) => setTimeout(resolve, 3000)); // the provider answers meanwhile
     assert.equal(((await providerFailures())['fake/connection_closed'] || 0) - before, 1, gw.log(12));
     assert.equal((await session(leaving)).authenticated, false);
     assert.equal((await fetch(`${BASE}/healthz`)).status, 200);
