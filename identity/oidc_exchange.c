@@ -63,7 +63,6 @@ static void fail(struct oidc_exchange *ex, const char *code)
     struct idp_error err;
     memset(&err, 0, sizeof(err));
     oidc_set_error(&err, code);
-    log_info("oidc", "%s: login refused: %s", ex->op->base.id, code);
     unlink_exchange(ex->op, ex);
     idp_done_fn done = ex->done;
     void *arg = ex->arg;
@@ -375,7 +374,6 @@ int oidc_finish_async(struct idp *idp, const struct idp_params *params,
     (void)now_ms;
     const char *reason = check_callback(op, params);
     if (reason) {
-        log_info("oidc", "%s: login refused: %s", op->base.id, reason);
         oidc_set_error(err, reason);
         return -1;
     }
