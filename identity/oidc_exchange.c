@@ -298,7 +298,9 @@ static char *client_assertion(const struct idp_oidc *op)
     json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "iss", op->cfg.client_id, "sub",
                           op->cfg.client_id, "aud", op->disc.token_endpoint, "jti", jti, "iat", now,
                           "exp", now + 60);
-    char *jws = p ? jose_sign(p, op->private_key_pem, op->private_key_len, NULL) : NULL;
+    char *jws = p ? jose_sign(p, op->private_key_pem, op->private_key_len,
+                              op->cfg.private_key_id[0] ? op->cfg.private_key_id : NULL)
+                  : NULL;
     json_decref(p);
     return jws;
 }

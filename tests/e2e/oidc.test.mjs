@@ -57,6 +57,7 @@ issuer = "http://127.0.0.1:3002"
 client_id = "balie-medewerker"
 client_auth = private_key_jwt
 private_key_file = "${dir}/staff.key"
+private_key_id = "balie-1"
 redirect_uri = "http://localhost:8080/auth/callback/staff"
 scope = "openid profile roles"
 acr_values = "${STAFF_ACR}"
