@@ -457,7 +457,7 @@ void auth_deferred_closed(struct server *srv, struct http_session *hs)
     hs->deferred = NULL;
     if (!d)
         return;
-    if (!d->ready)
+    if (!d->ready && d->idp->cancel)
         d->idp->cancel(d->idp, d); /* its token call's answer is dropped */
     if (!d->ready || d->verified)
         count_failure_of(srv->auth, d->idp, "connection_closed");
