@@ -76,6 +76,7 @@ static const struct key_def oidc_keys[] = {
     {"oidc.<id>", "client_auth", KEY_ENUM, O(client_auth), 0, 0,
      "private_key_jwt|client_secret_basic", "private_key_jwt"},
     {"oidc.<id>", "private_key_file", KEY_STRING, O(private_key_file), 0, 0, NULL, ""},
+    {"oidc.<id>", "private_key_id", KEY_STRING, O(private_key_id), 0, 0, NULL, ""},
     {"oidc.<id>", "redirect_uri", KEY_STRING, O(redirect_uri), 0, 0, NULL, ""},
     {"oidc.<id>", "scope", KEY_STRING, O(scope), 0, 0, NULL, "openid"},
     {"oidc.<id>", "acr_values", KEY_STRING, O(acr_values), 0, 0, NULL, ""},

@@ -155,6 +155,7 @@ static void on_discovery(void *arg, const struct httpc_response *resp)
     op->fetch_request = 0;
     char why[200] = "";
     struct oidc_discovery d;
+    memset(&d, 0, sizeof(d));
     int rc = -1;
     if (resp->status != 200)
         snprintf(why, sizeof(why), "HTTP %ld %s", resp->status, resp->error);

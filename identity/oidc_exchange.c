@@ -63,7 +63,6 @@ static void fail(struct oidc_exchange *ex, const char *code)
     struct idp_error err;
     memset(&err, 0, sizeof(err));
     oidc_set_error(&err, code);
-    log_info("oidc", "%s: login refused: %s", ex->op->base.id, code);
     unlink_exchange(ex->op, ex);
     idp_done_fn done = ex->done;
     void *arg = ex->arg;
@@ -299,7 +298,9 @@ static char *client_assertion(const struct idp_oidc *op)
     json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "iss", op->cfg.client_id, "sub",
                           op->cfg.client_id, "aud", op->disc.token_endpoint, "jti", jti, "iat", now,
                           "exp", now + 60);
-    char *jws = p ? jose_sign(p, op->private_key_pem, op->private_key_len, NULL) : NULL;
+    char *jws = p ? jose_sign(p, op->private_key_pem, op->private_key_len,
+                              op->cfg.private_key_id[0] ? op->cfg.private_key_id : NULL)
+                  : NULL;
     json_decref(p);
     return jws;
 }
@@ -375,7 +376,6 @@ int oidc_finish_async(struct idp *idp, const struct idp_params *params,
     (void)now_ms;
     const char *reason = check_callback(op, params);
     if (reason) {
-        log_info("oidc", "%s: login refused: %s", op->base.id, reason);
         oidc_set_error(err, reason);
         return -1;
     }

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -413,23 +414,43 @@ struct auth_deferred {
     struct http_request req;
     struct login_pending login;
     bool ready;
-    struct login_answer answer;
+    bool verified;               /* `id` holds the provider's answer; else `err` */
+    struct identity_verified id; /* kept only until the connection can take the answer */
+    struct idp_error err;
 };
 
 #define DEFERRED_TIMEOUT_S 30 /* longer than a token call and a key refetch (10 s each) */
+
+static void deferred_free(struct auth_deferred *d)
+{
+    identity_verified_clear(&d->id);
+    OPENSSL_cleanse(d, sizeof(*d));
+    free(d);
+}
 
 static void deferred_done(void *arg, int rc, struct identity_verified *id,
                           const struct idp_error *err)
 {
     struct auth_deferred *d = arg;
+    d->verified = rc == 0;
     if (rc == 0)
-        answer_login(d->srv, &d->req, d->idp, &d->login, id, &d->answer);
+        d->id = *id;
     else
-        answer_refusal(d->srv, &d->req, d->idp, err, &d->answer);
+        d->err = *err;
     d->ready = true;
     lws_callback_on_writable(d->wsi);
 }
 
+/* Whether the browser has closed its side: a read would give end-of-file. libwebsockets does not
+ * read a connection while its request is being answered, so it would not notice by itself. */
+static bool peer_gone(struct lws *wsi)
+{
+    char c;
+    ssize_t n = recv(lws_get_socket_fd(wsi), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+/* The answer is made only now, so that a browser that left makes no session. */
 int auth_deferred_writable(struct server *srv, struct lws *wsi, struct http_session *hs)
 {
     struct auth_deferred *d = hs->deferred;
@@ -437,9 +458,22 @@ int auth_deferred_writable(struct server *srv, struct lws *wsi, struct http_sess
         return 0;
     hs->deferred = NULL;
     lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
-    int rc = send_answer(srv, wsi, hs, &d->answer);
-    OPENSSL_cleanse(d, sizeof(*d));
-    free(d);
+    int rc;
+    if (d->verified && peer_gone(wsi)) {
+        count_failure_of(srv->auth, d->idp, "connection_closed");
+        log_info("auth", "login dropped: %s: the browser left before the provider answered",
+                 d->idp->id);
+        rc = -1;
+    } else {
+        struct login_answer answer;
+        memset(&answer, 0, sizeof(answer));
+        if (d->verified)
+            answer_login(srv, &d->req, d->idp, &d->login, &d->id, &answer);
+        else
+            answer_refusal(srv, &d->req, d->idp, &d->err, &answer);
+        rc = send_answer(srv, wsi, hs, &answer);
+    }
+    deferred_free(d);
     return rc;
 }
 
@@ -449,13 +483,13 @@ void auth_deferred_closed(struct server *srv, struct http_session *hs)
     hs->deferred = NULL;
     if (!d)
         return;
-    if (!d->ready) {
-        /* The browser went away (or waited too long): its token call's answer is dropped. */
-        d->idp->cancel(d->idp, d);
+    if (!d->ready && d->idp->cancel)
+        d->idp->cancel(d->idp, d); /* its token call's answer is dropped */
+    if (!d->ready || d->verified)
         count_failure_of(srv->auth, d->idp, "connection_closed");
-    }
-    OPENSSL_cleanse(d, sizeof(*d));
-    free(d);
+    else
+        count_failure_of(srv->auth, d->idp, d->err.code);
+    deferred_free(d);
 }
 
 static int callback_async(struct server *srv, struct lws *wsi, struct http_session *hs,
@@ -473,8 +507,7 @@ static int callback_async(struct server *srv, struct lws *wsi, struct http_sessi
     d->login = *login;
     struct idp_error err = {.http_status = 400};
     if (idp->finish_async(idp, params, login, server_now_ms(), deferred_done, d, &err) != 0) {
-        OPENSSL_cleanse(d, sizeof(*d));
-        free(d);
+        deferred_free(d);
         return login_failed_of(srv, wsi, hs, req, idp, &err);
     }
     free(hs->deferred); /* none is expected: one request at a time per connection */

@@ -461,10 +461,43 @@ static void handle_leave(struct calls *calls, struct ws_client *c, const struct 
     broadcast_queue(calls);
 }
 
+/* Whether `id` is in the comma-separated `list`. */
+static bool in_list(const char *list, const char *id)
+{
+    size_t n = strlen(id);
+    for (const char *p = list; *p;) {
+        size_t m = strcspn(p, ",");
+        if (m == n && strncmp(p, id, n) == 0)
+            return true;
+        p += m + (p[m] == ',');
+    }
+    return false;
+}
+
 static void handle_presence(struct calls *calls, struct ws_client *c, const struct proto_msg *m)
 {
+    /* An agent whose login role allows some services only (identity: role_map) takes those:
+     * all of them when the presence names none, and never another. */
+    const char *const *services = m->presence.services;
+    size_t count = m->presence.service_count;
+    char allowed[IDP_SERVICES_MAX];
+    const char *own[PROTO_SERVICES_MAX];
+    if (c->services[0] && count == 0) {
+        memcpy(allowed, c->services, sizeof(allowed));
+        char *save = NULL;
+        for (char *t = strtok_r(allowed, ",", &save); t && count < PROTO_SERVICES_MAX;
+             t = strtok_r(NULL, ",", &save))
+            own[count++] = t;
+        services = own;
+    }
+    for (size_t i = 0; c->services[0] && i < count; i++) {
+        if (!in_list(c->services, services[i])) {
+            send_error(c, &m->id, "forbidden", "your role does not allow this service");
+            return;
+        }
+    }
     int r = queue_agent_set(calls->queue, c->handle, m->presence.status == PROTO_AVAILABLE,
-                            m->presence.services, m->presence.service_count);
+                            services, count);
     if (r != 0) {
         send_error(c, &m->id, queue_result_name(r), "presence not accepted");
         return;

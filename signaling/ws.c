@@ -201,6 +201,7 @@ static bool open_client(struct server *srv, struct ws_client *c, struct lws *wsi
     snprintf(c->provider, sizeof(c->provider), "%s", s->provider);
     snprintf(c->display_name, sizeof(c->display_name), "%s", s->display_name);
     snprintf(c->agent_id, sizeof(c->agent_id), "%s", s->agent_id);
+    snprintf(c->services, sizeof(c->services), "%s", s->services);
     memcpy(c->session_hash, s->id_hash, sizeof(c->session_hash));
     c->tokens = WS_RATE_BURST;
     c->tokens_ms = server_now_ms();

@@ -119,6 +119,11 @@ if want tsan; then
     run_suite "tsan: queues and workers" env TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
       build/tsan/tests/stress_queues
   fi
+  # The HTTP client's request and result lists are shared under a mutex.
+  if run_suite "build (tsan, httpc)" build tsan stress_httpc; then
+    run_suite "tsan: http client" env TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
+      build/tsan/tests/stress_httpc
+  fi
 fi
 if want fuzz && ls tests/fuzz/fuzz_*.c >/dev/null 2>&1; then
   if run_suite "build (fuzz, clang)" build fuzz; then

@@ -60,6 +60,7 @@ struct config_oidc {
     char client_secret_file[CONFIG_STR_MAX];
     char client_auth[24]; /* private_key_jwt | client_secret_basic */
     char private_key_file[CONFIG_STR_MAX];
+    char private_key_id[128]; /* the client assertion's kid; empty: none */
     char redirect_uri[CONFIG_STR_MAX];
     char scope[CONFIG_STR_MAX];
     char acr_values[CONFIG_STR_MAX];

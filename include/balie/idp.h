@@ -147,7 +147,6 @@ typedef void (*idp_done_fn)(void *arg, int rc, struct identity_verified *id,
 struct idp {
     const char *id;           /* "dev": in URLs (/auth/callback/<id>) and in the session */
     const char *display_name; /* shown where a person picks how to log in */
-    const char *role;         /* who logs in here: "citizen", "agent", or NULL for both */
     /* Starts a login: `state` is the pending login's state (already kept in the store), `login`
      * its entry (the provider may fill `extra`). Writes the URL the browser is sent to.
      * Returns 0, or -1 when the URL does not fit. */
@@ -162,7 +161,7 @@ struct idp {
     void (*destroy)(struct idp *idp);
 
     /* Optional parts; NULL where a provider has no use for them. */
-
+    const char *role; /* who logs in here: "citizen", "agent", or NULL for both */
     /* Whether logins can start now (a remote provider's discovery has arrived). */
     bool (*available)(const struct idp *idp);
     /* Like `finish`, for a provider that must call its server (a token exchange): returns 0 when
@@ -173,7 +172,7 @@ struct idp {
                         const struct login_pending *login, uint64_t now_ms, idp_done_fn done,
                         void *arg, struct idp_error *err);
     /* The `done` of every unfinished finish_async with this `arg` will not run (the browser went
-     * away). */
+     * away). Required with finish_async. */
     void (*cancel)(struct idp *idp, void *arg);
     /* Called about once a second: retries, key refreshes. */
     void (*tick)(struct idp *idp, uint64_t now_ms);

@@ -11,6 +11,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
+import http from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -56,6 +57,7 @@ issuer = "http://127.0.0.1:3002"
 client_id = "balie-medewerker"
 client_auth = private_key_jwt
 private_key_file = "${dir}/staff.key"
+private_key_id = "balie-1"
 redirect_uri = "http://localhost:8080/auth/callback/staff"
 scope = "openid profile roles"
 acr_values = "${STAFF_ACR}"
@@ -112,7 +114,7 @@ before(async () => {
 
 after(async () => {
   if (browser) await browser.close();
-  if (gw) await gw.stop();
+  if (gw && gw.proc.exitCode === null) await gw.stop();
   await Promise.all([digid?.close(), staff?.close(), fake?.close()]);
   rmSync(dir, { recursive: true, force: true });
 });
@@ -217,6 +219,15 @@ test('agent: private_key_jwt at the real provider, role claim → services, disp
   assert.equal(s.provider, 'staff');
   assert.equal(s.display_name, 'Test a.devries');
   assert.match(s.agent_id, /^agent-[0-9a-f]{12}$/);
+  // The role allows algemeen and paspoort: presence for parkeren is refused, without a list ok.
+  const answered = (id) => (frames) => frames.some((f) => f.id === id && (f.type === 'ack' || f.type === 'error'));
+  const cookie = client.cookieHeader(BASE);
+  const no = await wsJoin(BASE, cookie, { type: 'presence', id: 'p1', status: 'available', services: ['parkeren'] }, answered('p1'));
+  assert.equal(no.find((f) => f.id === 'p1').code, 'forbidden', JSON.stringify(no));
+  const yes = await wsJoin(BASE, cookie, { type: 'presence', id: 'p2', status: 'available', services: ['paspoort'] }, answered('p2'));
+  assert.equal(yes.find((f) => f.id === 'p2').type, 'ack', JSON.stringify(yes));
+  const all = await wsJoin(BASE, cookie, { type: 'presence', id: 'p3', status: 'available' }, answered('p3'));
+  assert.equal(all.find((f) => f.id === 'p3').type, 'ack', JSON.stringify(all));
 });
 
 test('agent without a known role is refused (403), and the citizen provider is not offered to agents', async () => {
@@ -321,6 +332,43 @@ test('a kid that no JWKS has is refused, and does not make Balie fetch the keys 
   assert.ok(total >= 8, `every refusal counted: ${total}`);
 });
 
+test('a slow token endpoint holds up nobody, and a browser that leaves meanwhile is handled', async () => {
+  fake.tokenDelayMs = 2500;
+  try {
+    // While one callback waits for the provider, the gateway answers others at once.
+    const waiting = new Browserish();
+    const cb = await walkProvider(waiting, await startLogin(waiting, 'fake'), { until: `${BASE}/auth/callback/fake` });
+    const t0 = Date.now();
+    const slow = waiting.get(cb);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const h0 = Date.now();
+    assert.equal((await fetch(`${BASE}/healthz`)).status, 200);
+    assert.ok(Date.now() - h0 < 1000, `healthz took ${Date.now() - h0} ms during a token call`);
+    const r = await slow;
+    assert.equal(r.status, 303, await r.text());
+    assert.ok(Date.now() - t0 >= 2400, 'the answer waited for the provider');
+
+    // A browser that gives up before the provider answers: the answer is dropped, no session.
+    const leaving = new Browserish();
+    const cb2 = await walkProvider(leaving, await startLogin(leaving, 'fake'), { until: `${BASE}/auth/callback/fake` });
+    const before = (await providerFailures())['fake/connection_closed'] || 0;
+    await new Promise((resolve) => {
+      const req = http.get(cb2, { localAddress: leaving.localAddress, headers: { cookie: leaving.cookieHeader(BASE) } });
+      req.on('error', () => resolve());
+      setTimeout(() => {
+        req.destroy();
+        resolve();
+      }, 800);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 3000)); // the provider answers meanwhile
+    assert.equal(((await providerFailures())['fake/connection_closed'] || 0) - before, 1, gw.log(12));
+    assert.equal((await session(leaving)).authenticated, false);
+    assert.equal((await fetch(`${BASE}/healthz`)).status, 200);
+  } finally {
+    fake.tokenDelayMs = 0;
+  }
+});
+
 test('Chromium: Balie\'s login page → the provider\'s form → back logged in → WebSocket join accepted', async () => {
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   const ctx = await browser.newContext();
@@ -370,4 +418,9 @@ test('Chromium: Balie\'s login page → the provider\'s form → back logged in 
   assert.deepEqual(frames.find((f) => f.id === 7), { type: 'ack', id: 7 }, JSON.stringify(frames));
   assert.ok(frames.some((f) => f.type === 'queued'));
   assert.deepEqual(problems, []);
+});
+
+test('the gateway stops cleanly (exit 0; under AddressSanitizer: no leak)', async () => {
+  const rc = await gw.stop();
+  assert.equal(rc, 0, gw.log(30));
 });

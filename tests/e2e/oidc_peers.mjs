@@ -72,6 +72,7 @@ export class FakeOp {
     this.callbackIss = null; // the iss parameter on the callback; null: our own
     this.logins = new Map(); // code → the authorization request
     this.tokenRequests = [];
+    this.tokenDelayMs = 0; // how long the token endpoint thinks
   }
 
   discovery() {
@@ -167,7 +168,8 @@ export class FakeOp {
     this.server = http.createServer((req, res) => {
       let body = '';
       req.on('data', (c) => (body += c));
-      req.on('end', () => this.handle(req, res, body));
+      const delay = req.url.startsWith('/token') ? this.tokenDelayMs : 0;
+      req.on('end', () => setTimeout(() => this.handle(req, res, body), delay));
     });
     this.server.listen(this.port, '127.0.0.1');
     await new Promise((resolve) => this.server.once('listening', resolve));
@@ -276,7 +278,11 @@ export async function walkProvider(client, url, { name, until }) {
 
 // ---- a WebSocket client, enough for one join (Node 20 has no WebSocket without a flag) ----
 
-export function wsJoin(base, cookie, message) {
+const joined = (frames) => frames.some((f) => f.type === 'queued' || f.type === 'error');
+
+// Opens /ws with the session `cookie`, sends `message`, and resolves with the frames received
+// once `done(frames)` (by default: queued or an error).
+export function wsJoin(base, cookie, message, done = joined) {
   return new Promise((resolve, reject) => {
     const key = randomBytes(16).toString('base64');
     const req = http.request(`${base}/ws`, {
@@ -314,7 +320,7 @@ export function wsJoin(base, cookie, message) {
           if ((buf[0] & 15) === 1) frames.push(JSON.parse(buf.subarray(off, off + len).toString()));
           buf = buf.subarray(off + len);
         }
-        if (frames.some((f) => f.type === 'queued' || f.type === 'error')) {
+        if (done(frames)) {
           clearTimeout(timer);
           socket.destroy();
           resolve(frames);

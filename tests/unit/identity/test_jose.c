@@ -13,6 +13,7 @@
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
+#include <openssl/x509.h>
 
 #include "balie/jose.h"
 
@@ -667,6 +668,46 @@ Test(jose_keys, skipped_and_refused_documents)
     jose_keyset_free(NULL);
     cr_assert_eq(jose_keyset_count(NULL), 0);
     free_pair(&ec);
+}
+
+/* A self-signed certificate of `p`'s key, as PEM: how a trusted issuer often hands its key out. */
+static char *self_signed(const struct pair *p)
+{
+    X509 *cert = X509_new();
+    cr_assert_not_null(cert);
+    cr_assert(X509_set_version(cert, 2) == 1);
+    ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+    X509_gmtime_adj(X509_getm_notBefore(cert), 0);
+    X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+    X509_NAME *name = X509_get_subject_name(cert);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"issuer", -1, -1,
+                               0);
+    cr_assert(X509_set_issuer_name(cert, name) == 1);
+    cr_assert(X509_set_pubkey(cert, p->pkey) == 1);
+    cr_assert(X509_sign(cert, p->pkey, EVP_sha256()) > 0);
+    BIO *bio = BIO_new(BIO_s_mem());
+    cr_assert(PEM_write_bio_X509(bio, cert) == 1);
+    char *pem = bio_text(bio);
+    BIO_free(bio);
+    X509_free(cert);
+    return pem;
+}
+
+Test(jose_keys, pem_certificate_gives_its_key)
+{
+    struct pair p = make_pair("EC", 0);
+    char *pem = self_signed(&p), why[160];
+    cr_assert(strncmp(pem, "-----BEGIN CERTIFICATE-----", 27) == 0);
+    struct jose_keyset *ks = jose_keyset_from_pem(pem, strlen(pem), "issuer-1", why, sizeof(why));
+    cr_assert_not_null(ks, "%s", why);
+    json_t *claims = json_pack("{s:s}", "sub", "x");
+    char *token = jose_sign(claims, p.priv, strlen(p.priv), "issuer-1");
+    assert_status(verify(token, ks, JOSE_ALG_ES256), JOSE_OK);
+    free(token);
+    json_decref(claims);
+    jose_keyset_free(ks);
+    free(pem);
+    free_pair(&p);
 }
 
 Test(jose_keys, at_most_keys_max)

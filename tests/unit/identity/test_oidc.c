@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "balie/httpc.h"
 #include "balie/jose.h"
 #include "balie/oidc.h"
 
@@ -353,4 +354,45 @@ Test(oidc, display_name_claim)
     json_decref(ctl);
     json_decref(c1);
     json_decref(num);
+}
+
+/* The provider's construction: maps and credentials are checked at start, with a reason. */
+Test(oidc, provider_construction)
+{
+    struct balie_config cfg;
+    config_defaults(&cfg);
+    static const char text[] = "[service.paspoort]\n"
+                               "[oidc.staff]\nissuer = \"http://127.0.0.1:9\"\nclient_id = b\n"
+                               "client_auth = client_secret_basic\nclient_secret = s\n"
+                               "redirect_uri = \"http://localhost:8080/auth/callback/staff\"\n"
+                               "role = agent\nrole_map = \"x=paspoort\"\n";
+    cr_assert_eq(config_parse_text(&cfg, "t", text, strlen(text), NULL), 0);
+    cr_assert_eq(config_validate(&cfg, NULL), 0);
+    static const unsigned char secret[32] = {1};
+    struct httpc *hc = httpc_new(NULL, NULL);
+    cr_assert_not_null(hc);
+    char why[256] = "";
+    struct idp *idp =
+        idp_oidc_new(&cfg.oidc[0], &cfg, secret, sizeof(secret), hc, why, sizeof(why));
+    cr_assert_not_null(idp, "%s", why);
+    cr_assert_str_eq(idp->id, "staff");
+    cr_assert_str_eq(idp->role, "agent");
+    cr_assert_str_eq(idp->display_name, "staff", "the id when no display_name is set");
+    cr_assert_not(idp->available(idp), "not before discovery and keys");
+    idp->destroy(idp);
+
+    struct config_oidc bad = cfg.oidc[0];
+    snprintf(bad.role_map, sizeof(bad.role_map), "x=nosuch");
+    cr_assert_null(idp_oidc_new(&bad, &cfg, secret, sizeof(secret), hc, why, sizeof(why)));
+    cr_assert(strstr(why, "role_map") && strstr(why, "nosuch"), "%s", why);
+    bad = cfg.oidc[0];
+    snprintf(bad.acr_values, sizeof(bad.acr_values), "urn:unknown");
+    cr_assert_null(idp_oidc_new(&bad, &cfg, secret, sizeof(secret), hc, why, sizeof(why)));
+    cr_assert(strstr(why, "acr_values"), "%s", why);
+    bad = cfg.oidc[0];
+    snprintf(bad.client_auth, sizeof(bad.client_auth), "private_key_jwt");
+    snprintf(bad.private_key_file, sizeof(bad.private_key_file), "/nonexistent/key.pem");
+    cr_assert_null(idp_oidc_new(&bad, &cfg, secret, sizeof(secret), hc, why, sizeof(why)));
+    cr_assert(strstr(why, "/nonexistent/key.pem"), "%s", why);
+    httpc_free(hc);
 }
