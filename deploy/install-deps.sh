@@ -7,10 +7,11 @@ set -euo pipefail
 mode=${1:-run}
 run_pkgs=(build-essential cmake pkg-config ca-certificates openssl
   libwebsockets-dev libssl-dev libsrtp2-dev libopus-dev libvpx-dev libjansson-dev
-  libsqlite3-dev libcurl4-openssl-dev)
+  libsqlite3-dev libcurl4-openssl-dev libxmlsec1-dev libxml2-dev zlib1g-dev)
 test_pkgs=(libcriterion-dev clang clang-tidy clang-format cppcheck curl iproute2
   python3 python3-aiortc python3-numpy python3-websockets chromium coturn
-  podman buildah runc debootstrap yamllint prometheus)
+  podman buildah runc debootstrap yamllint prometheus
+  simplesamlphp php-cli php-xml php-mbstring php-memcache memcached)
 
 pkgs=("${run_pkgs[@]}")
 [ "$mode" = test ] && pkgs+=("${test_pkgs[@]}")

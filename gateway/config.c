@@ -88,6 +88,54 @@ static const struct key_def service_keys[] = {
 };
 #define SERVICE_KEY_COUNT (sizeof(service_keys) / sizeof(service_keys[0]))
 
+/* Keys of an `[oidc.<id>]` section (docs/identity.md, OIDC). */
+#define O(field) offsetof(struct config_oidc, field), sizeof(((struct config_oidc *)0)->field)
+static const struct key_def oidc_keys[] = {
+    {"oidc.<id>", "display_name", KEY_STRING, O(display_name), 0, 0, NULL, ""},
+    {"oidc.<id>", "issuer", KEY_STRING, O(issuer), 0, 0, NULL, ""},
+    {"oidc.<id>", "client_id", KEY_STRING, O(client_id), 0, 0, NULL, ""},
+    {"oidc.<id>", "client_secret", KEY_STRING, O(client_secret), 0, 0, NULL, ""},
+    {"oidc.<id>", "client_secret_file", KEY_STRING, O(client_secret_file), 0, 0, NULL, ""},
+    {"oidc.<id>", "client_auth", KEY_ENUM, O(client_auth), 0, 0,
+     "private_key_jwt|client_secret_basic", "private_key_jwt"},
+    {"oidc.<id>", "private_key_file", KEY_STRING, O(private_key_file), 0, 0, NULL, ""},
+    {"oidc.<id>", "private_key_id", KEY_STRING, O(private_key_id), 0, 0, NULL, ""},
+    {"oidc.<id>", "redirect_uri", KEY_STRING, O(redirect_uri), 0, 0, NULL, ""},
+    {"oidc.<id>", "scope", KEY_STRING, O(scope), 0, 0, NULL, "openid"},
+    {"oidc.<id>", "acr_values", KEY_STRING, O(acr_values), 0, 0, NULL, ""},
+    {"oidc.<id>", "subject_claim", KEY_STRING, O(subject_claim), 0, 0, NULL, "sub"},
+    {"oidc.<id>", "loa_claim", KEY_STRING, O(loa_claim), 0, 0, NULL, "acr"},
+    {"oidc.<id>", "loa_map", KEY_STRING, O(loa_map), 0, 0, NULL, ""},
+    {"oidc.<id>", "role", KEY_ENUM, O(role), 0, 0, "citizen|agent", "citizen"},
+    {"oidc.<id>", "role_claim", KEY_STRING, O(role_claim), 0, 0, NULL, "roles"},
+    {"oidc.<id>", "role_map", KEY_STRING, O(role_map), 0, 0, NULL, ""},
+    {"oidc.<id>", "display_name_claim", KEY_STRING, O(display_name_claim), 0, 0, NULL, ""},
+    {"oidc.<id>", "ca_file", KEY_STRING, O(ca_file), 0, 0, NULL, ""},
+};
+#define OIDC_KEY_COUNT (sizeof(oidc_keys) / sizeof(oidc_keys[0]))
+
+/* Keys of a `[saml.<id>]` section (docs/identity.md, "SAML"). */
+#define SA(field) offsetof(struct config_saml, field), sizeof(((struct config_saml *)0)->field)
+static const struct key_def saml_keys[] = {
+    {"saml.<id>", "idp_metadata_file", KEY_STRING, SA(idp_metadata_file), 0, 0, NULL, ""},
+    {"saml.<id>", "sp_entity_id", KEY_STRING, SA(sp_entity_id), 0, 0, NULL, ""},
+    {"saml.<id>", "acs_url", KEY_STRING, SA(acs_url), 0, 0, NULL, ""},
+    {"saml.<id>", "sp_key_file", KEY_STRING, SA(sp_key_file), 0, 0, NULL, ""},
+    {"saml.<id>", "sp_cert_file", KEY_STRING, SA(sp_cert_file), 0, 0, NULL, ""},
+    {"saml.<id>", "tls_client_cert", KEY_STRING, SA(tls_client_cert), 0, 0, NULL, ""},
+    {"saml.<id>", "tls_client_key", KEY_STRING, SA(tls_client_key), 0, 0, NULL, ""},
+    {"saml.<id>", "tls_ca_file", KEY_STRING, SA(tls_ca_file), 0, 0, NULL, ""},
+    {"saml.<id>", "sector", KEY_STRING, SA(sector), 0, 0, NULL, "s00000000"},
+    {"saml.<id>", "loa_map", KEY_STRING, SA(loa_map), 0, 0, NULL,
+     "PasswordProtectedTransport=basis,MobileTwoFactorContract=midden,Smartcard=substantieel,"
+     "SmartcardPKI=hoog"},
+    {"saml.<id>", "display_name", KEY_STRING, SA(display_name), 0, 0, NULL, "DigiD"},
+    {"saml.<id>", "binding", KEY_ENUM, SA(binding), 0, 0, "post|artifact", "artifact"},
+    {"saml.<id>", "clock_skew_s", KEY_INT, SA(clock_skew_s), 0, 600, NULL, "60"},
+    {"saml.<id>", "force_authn", KEY_BOOL, SA(force_authn), 0, 0, NULL, "false"},
+};
+#define SAML_KEY_COUNT (sizeof(saml_keys) / sizeof(saml_keys[0]))
+
 static void add_error(struct config_errors *errors, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -225,6 +273,94 @@ static struct config_service *service_slot(struct balie_config *cfg, const char 
     return svc;
 }
 
+static const struct key_def *find_oidc_key(const char *key)
+{
+    for (size_t i = 0; i < OIDC_KEY_COUNT; i++)
+        if (strcmp(oidc_keys[i].key, key) == 0)
+            return &oidc_keys[i];
+    return NULL;
+}
+
+/* Finds or adds the OpenID Provider `id`. "dev" is the built-in test login's. */
+static struct config_oidc *oidc_slot(struct balie_config *cfg, const char *id, char *why,
+                                     size_t why_len)
+{
+    if (!valid_service_id(id) || strlen(id) >= CONFIG_OIDC_ID_MAX || strcmp(id, "dev") == 0) {
+        snprintf(why, why_len,
+                 "provider id '%s' must be 1-15 characters of a-z, 0-9 and -, and not 'dev'", id);
+        return NULL;
+    }
+    for (int i = 0; i < cfg->oidc_count; i++)
+        if (strcmp(cfg->oidc[i].id, id) == 0)
+            return &cfg->oidc[i];
+    if (cfg->oidc_count == CONFIG_MAX_OIDC) {
+        snprintf(why, why_len, "more than %d OpenID Providers", CONFIG_MAX_OIDC);
+        return NULL;
+    }
+    struct config_oidc *oc = &cfg->oidc[cfg->oidc_count++];
+    memset(oc, 0, sizeof(*oc));
+    strcpy(oc->id, id);
+    for (size_t i = 0; i < OIDC_KEY_COUNT; i++)
+        (void)set_value(oc, &oidc_keys[i], oidc_keys[i].def, why, why_len);
+    return oc;
+}
+
+static const struct key_def *find_saml_key(const char *key)
+{
+    for (size_t i = 0; i < SAML_KEY_COUNT; i++)
+        if (strcmp(saml_keys[i].key, key) == 0)
+            return &saml_keys[i];
+    return NULL;
+}
+
+/* Finds or adds the SAML provider `id` (not "dev", which is the test login). */
+static struct config_saml *saml_slot(struct balie_config *cfg, const char *id, char *why,
+                                     size_t why_len)
+{
+    if (!valid_service_id(id) || strlen(id) >= CONFIG_SAML_ID_MAX || strcmp(id, "dev") == 0) {
+        snprintf(why, why_len,
+                 "provider id '%s' must be 1-15 characters of a-z, 0-9 and -, not dev", id);
+        return NULL;
+    }
+    for (int i = 0; i < cfg->saml_count; i++)
+        if (strcmp(cfg->saml[i].id, id) == 0)
+            return &cfg->saml[i];
+    if (cfg->saml_count == CONFIG_MAX_SAML) {
+        snprintf(why, why_len, "more than %d SAML providers", CONFIG_MAX_SAML);
+        return NULL;
+    }
+    struct config_saml *sa = &cfg->saml[cfg->saml_count++];
+    memset(sa, 0, sizeof(*sa));
+    strcpy(sa->id, id);
+    for (size_t i = 0; i < SAML_KEY_COUNT; i++)
+        (void)set_value(sa, &saml_keys[i], saml_keys[i].def, why, why_len);
+    return sa;
+}
+
+const struct config_key_info *config_saml_keys(size_t *count)
+{
+    static struct config_key_info info[SAML_KEY_COUNT];
+    for (size_t i = 0; i < SAML_KEY_COUNT; i++) {
+        info[i].section = saml_keys[i].section;
+        info[i].key = saml_keys[i].key;
+        info[i].default_text = saml_keys[i].def;
+    }
+    *count = SAML_KEY_COUNT;
+    return info;
+}
+
+const struct config_key_info *config_oidc_keys(size_t *count)
+{
+    static struct config_key_info info[OIDC_KEY_COUNT];
+    for (size_t i = 0; i < OIDC_KEY_COUNT; i++) {
+        info[i].section = oidc_keys[i].section;
+        info[i].key = oidc_keys[i].key;
+        info[i].default_text = oidc_keys[i].def;
+    }
+    *count = OIDC_KEY_COUNT;
+    return info;
+}
+
 const struct config_service *config_service_find(const struct balie_config *cfg, const char *id)
 {
     for (int i = 0; i < cfg->service_count; i++)
@@ -324,6 +460,8 @@ int config_parse_text(struct balie_config *cfg, const char *source_name, const c
     char section[64] = "";
     bool section_ok = false;
     struct config_service *service = NULL;
+    struct config_oidc *oidc = NULL;
+    struct config_saml *saml = NULL;
     const char *p = text, *text_end = text + len;
 
     for (int line = 1; p < text_end; line++) {
@@ -356,6 +494,28 @@ int config_parse_text(struct balie_config *cfg, const char *source_name, const c
             memcpy(section, q + 1, n);
             section[n] = '\0';
             service = NULL;
+            oidc = NULL;
+            saml = NULL;
+            if (strncmp(section, "saml.", 5) == 0) {
+                char why[160];
+                saml = saml_slot(cfg, section + 5, why, sizeof(why));
+                section_ok = saml != NULL;
+                if (!saml) {
+                    add_error(errors, "%s:%d: [%s]: %s", source_name, line, section, why);
+                    added++;
+                }
+                continue;
+            }
+            if (strncmp(section, "oidc.", 5) == 0) {
+                char why[160];
+                oidc = oidc_slot(cfg, section + 5, why, sizeof(why));
+                section_ok = oidc != NULL;
+                if (!oidc) {
+                    add_error(errors, "%s:%d: [%s]: %s", source_name, line, section, why);
+                    added++;
+                }
+                continue;
+            }
             if (strncmp(section, "service.", 8) == 0) {
                 char why[160];
                 service = service_slot(cfg, section + 8, why, sizeof(why));
@@ -393,7 +553,10 @@ int config_parse_text(struct balie_config *cfg, const char *source_name, const c
         if (!section_ok)
             continue; /* already reported the section */
 
-        const struct key_def *def = service ? find_service_key(key) : find_key(section, key);
+        const struct key_def *def = service ? find_service_key(key)
+                                    : oidc  ? find_oidc_key(key)
+                                    : saml  ? find_saml_key(key)
+                                            : find_key(section, key);
         if (!def) {
             add_error(errors, "%s:%d: unknown key '%s' in [%s]", source_name, line, key, section);
             added++;
@@ -402,7 +565,11 @@ int config_parse_text(struct balie_config *cfg, const char *source_name, const c
         char value[CONFIG_STR_MAX * 4];
         char why[160];
         if (parse_value(q + 1, end, value, sizeof(value), why, sizeof(why)) != 0 ||
-            set_value(service ? (void *)service : (void *)cfg, def, value, why, sizeof(why)) != 0) {
+            set_value(service ? (void *)service
+                      : oidc  ? (void *)oidc
+                      : saml  ? (void *)saml
+                              : (void *)cfg,
+                      def, value, why, sizeof(why)) != 0) {
             add_error(errors, "%s:%d: key '%s.%s': %s", source_name, line, section, key, why);
             added++;
         }
@@ -496,6 +663,87 @@ static int apply_service_env(struct balie_config *cfg, const char *var, size_t n
     return 0;
 }
 
+/* BALIE_OIDC_<ID>_<KEY>, like the service variables. Of the keys whose names end the variable,
+ * the longest wins (DISPLAY_NAME_CLAIM, not NAME_CLAIM). Returns 1 when handled, 2 on error. */
+static int apply_oidc_env(struct balie_config *cfg, const char *var, size_t name_len,
+                          const char *value, struct config_errors *errors)
+{
+    static const char prefix[] = "BALIE_OIDC_";
+    const size_t pl = sizeof(prefix) - 1;
+    if (name_len <= pl || strncmp(var, prefix, pl) != 0)
+        return 0;
+    const struct key_def *best = NULL;
+    size_t best_len = 0;
+    for (size_t i = 0; i < OIDC_KEY_COUNT; i++) {
+        char suffix[40];
+        snprintf(suffix, sizeof(suffix), "_%s", oidc_keys[i].key);
+        for (char *p = suffix; *p; p++)
+            *p = (char)toupper((unsigned char)*p);
+        size_t sl = strlen(suffix);
+        if (name_len - pl > sl && strncmp(var + name_len - sl, suffix, sl) == 0 && sl > best_len) {
+            best = &oidc_keys[i];
+            best_len = sl;
+        }
+    }
+    if (!best)
+        return 0;
+    char id[CONFIG_OIDC_ID_MAX + 1], why[160];
+    size_t idl = name_len - pl - best_len;
+    if (idl >= sizeof(id))
+        idl = sizeof(id) - 1;
+    for (size_t k = 0; k < idl; k++) {
+        char c = var[pl + k];
+        id[k] = c == '_' ? '-' : (char)tolower((unsigned char)c);
+    }
+    id[idl] = '\0';
+    struct config_oidc *oc = oidc_slot(cfg, id, why, sizeof(why));
+    if (!oc || set_value(oc, best, value, why, sizeof(why)) != 0) {
+        add_error(errors, "environment: %.*s: %s", (int)name_len, var, why);
+        return 2;
+    }
+    return 1;
+}
+
+/* BALIE_SAML_<ID>_<KEY>, like the services' variables; a key ending in _FILE is a path, so
+ * no _FILE indirection here. Returns 1 when handled, 2 on an error, 0 when not ours. */
+static int apply_saml_env(struct balie_config *cfg, const char *var, size_t name_len,
+                          const char *value, struct config_errors *errors)
+{
+    static const char prefix[] = "BALIE_SAML_";
+    size_t pl = sizeof(prefix) - 1;
+    if (name_len <= pl || strncmp(var, prefix, pl) != 0)
+        return 0;
+    const struct key_def *best = NULL;
+    size_t best_len = 0;
+    for (size_t i = 0; i < SAML_KEY_COUNT; i++) {
+        char suffix[40];
+        snprintf(suffix, sizeof(suffix), "_%s", saml_keys[i].key);
+        for (char *p = suffix; *p; p++)
+            *p = (char)toupper((unsigned char)*p);
+        size_t sl = strlen(suffix);
+        /* The longest matching key wins: "_TLS_CLIENT_KEY" over a shorter "_KEY". */
+        if (name_len - pl > sl && strncmp(var + name_len - sl, suffix, sl) == 0 && sl > best_len)
+            best = &saml_keys[i], best_len = sl;
+    }
+    if (!best)
+        return 0;
+    char id[CONFIG_SAML_ID_MAX + 1], why[160];
+    size_t idl = name_len - pl - best_len;
+    if (idl >= sizeof(id))
+        idl = sizeof(id) - 1;
+    for (size_t k = 0; k < idl; k++) {
+        char c = var[pl + k];
+        id[k] = c == '_' ? '-' : (char)tolower((unsigned char)c);
+    }
+    id[idl] = '\0';
+    struct config_saml *sa = saml_slot(cfg, id, why, sizeof(why));
+    if (!sa || set_value(sa, best, value, why, sizeof(why)) != 0) {
+        add_error(errors, "environment: %.*s: %s", (int)name_len, var, why);
+        return 2;
+    }
+    return 1;
+}
+
 int config_apply_env(struct balie_config *cfg, char *const *envp, struct config_errors *errors)
 {
     int added = 0;
@@ -514,6 +762,10 @@ int config_apply_env(struct balie_config *cfg, char *const *envp, struct config_
             continue;
 
         int svc = apply_service_env(cfg, *e, name_len, value, errors);
+        if (!svc)
+            svc = apply_oidc_env(cfg, *e, name_len, value, errors);
+        if (!svc)
+            svc = apply_saml_env(cfg, *e, name_len, value, errors);
         if (svc) {
             added += svc == 2;
             continue;
@@ -604,9 +856,130 @@ static int validate_hours(const struct config_service *svc, struct config_errors
     return added;
 }
 
+/* An OpenID Provider's URLs must be https (OpenID Connect Discovery §3, RFC 9700 §2.1), except
+ * on a loopback host outside production, where a test provider runs. */
+static bool url_acceptable(const char *url, bool production)
+{
+    if (strncmp(url, "https://", 8) == 0)
+        return url[8] != '\0' && url[8] != '/';
+    if (production || strncmp(url, "http://", 7) != 0)
+        return false;
+    char host[64];
+    const char *h = url + 7, *end = h + strcspn(h, ":/?#");
+    if (end == h || (size_t)(end - h) >= sizeof(host))
+        return false;
+    snprintf(host, sizeof(host), "%.*s", (int)(end - h), h);
+    return config_is_loopback(host);
+}
+
+static int validate_oidc(const struct balie_config *cfg, const struct config_oidc *oc,
+                         struct config_errors *errors)
+{
+    int added = 0;
+    bool production = strcmp(cfg->general.environment, "production") == 0;
+    char tail[CONFIG_OIDC_ID_MAX + 32];
+    snprintf(tail, sizeof(tail), "/auth/callback/%s", oc->id);
+    size_t rl = strlen(oc->redirect_uri), tl = strlen(tail);
+    if (!url_acceptable(oc->issuer, production)) {
+        add_error(errors,
+                  "oidc.%s: issuer must be an https URL (http only to a loopback host "
+                  "outside production)",
+                  oc->id);
+        added++;
+    }
+    if (!oc->client_id[0]) {
+        add_error(errors, "oidc.%s: client_id is needed", oc->id);
+        added++;
+    }
+    if (!url_acceptable(oc->redirect_uri, production) || rl < tl ||
+        strcmp(oc->redirect_uri + rl - tl, tail) != 0) {
+        add_error(errors, "oidc.%s: redirect_uri must be this gateway's https URL ending in %s",
+                  oc->id, tail);
+        added++;
+    }
+    bool basic = strcmp(oc->client_auth, "client_secret_basic") == 0;
+    if (basic && !oc->client_secret[0] && !oc->client_secret_file[0]) {
+        add_error(errors,
+                  "oidc.%s: client_auth = client_secret_basic needs client_secret or "
+                  "client_secret_file",
+                  oc->id);
+        added++;
+    }
+    if (!basic && !oc->private_key_file[0]) {
+        add_error(errors, "oidc.%s: client_auth = private_key_jwt needs private_key_file", oc->id);
+        added++;
+    }
+    if (strcmp(oc->role, "agent") == 0 && (!oc->role_claim[0] || !oc->role_map[0])) {
+        add_error(errors,
+                  "oidc.%s: role = agent needs role_claim and role_map (which roles may "
+                  "take which services)",
+                  oc->id);
+        added++;
+    }
+    if (!strstr(oc->scope, "openid")) {
+        add_error(errors, "oidc.%s: scope must contain openid", oc->id);
+        added++;
+    }
+    return added;
+}
+
+/* A SAML provider needs the IdP's metadata, our key and certificate, and URLs: given, or
+ * made from http.public_url (https, except a developer's loopback). */
+static int validate_saml(struct balie_config *cfg, struct config_saml *sa,
+                         struct config_errors *errors)
+{
+    int added = 0;
+    for (int i = 0; i < cfg->oidc_count; i++) {
+        if (strcmp(cfg->oidc[i].id, sa->id) == 0) {
+            add_error(errors, "saml.%s: an [oidc.%s] has the same id", sa->id, sa->id);
+            added++;
+        }
+    }
+    const char *need[] = {sa->idp_metadata_file, sa->sp_key_file, sa->sp_cert_file};
+    const char *names[] = {"idp_metadata_file", "sp_key_file", "sp_cert_file"};
+    for (int k = 0; k < 3; k++) {
+        if (!need[k][0]) {
+            add_error(errors, "saml.%s: %s is needed", sa->id, names[k]);
+            added++;
+        }
+    }
+    const char *pub = cfg->http.public_url;
+    size_t pl = strlen(pub);
+    while (pl > 0 && pub[pl - 1] == '/')
+        pl--;
+    if ((!sa->acs_url[0] || !sa->sp_entity_id[0]) && pl == 0) {
+        add_error(errors, "saml.%s: set http.public_url, or both acs_url and sp_entity_id", sa->id);
+        return added + 1;
+    }
+    if (!sa->acs_url[0])
+        snprintf(sa->acs_url, sizeof(sa->acs_url), "%.*s/auth/callback/%s", (int)pl, pub, sa->id);
+    if (!sa->sp_entity_id[0])
+        snprintf(sa->sp_entity_id, sizeof(sa->sp_entity_id), "%.*s/auth/metadata/%s", (int)pl, pub,
+                 sa->id);
+    size_t sl = strlen(sa->sector);
+    bool sector_ok = sl >= 2 && sl < sizeof(sa->sector);
+    for (size_t k = 0; k < sl; k++)
+        sector_ok = sector_ok && (isalnum((unsigned char)sa->sector[k]));
+    if (!sector_ok) {
+        add_error(errors, "saml.%s: sector '%s' must be letters and digits (s00000000 is the BSN)",
+                  sa->id, sa->sector);
+        added++;
+    }
+    if (strncmp(sa->acs_url, "https://", 8) != 0 && strncmp(sa->acs_url, "http://127.", 11) != 0 &&
+        strncmp(sa->acs_url, "http://localhost", 16) != 0) {
+        add_error(errors, "saml.%s: acs_url must be https:// (or http:// on loopback)", sa->id);
+        added++;
+    }
+    return added;
+}
+
 int config_validate(struct balie_config *cfg, struct config_errors *errors)
 {
     int added = 0;
+    for (int i = 0; i < cfg->oidc_count; i++)
+        added += validate_oidc(cfg, &cfg->oidc[i], errors);
+    for (int i = 0; i < cfg->saml_count; i++)
+        added += validate_saml(cfg, &cfg->saml[i], errors);
     if (cfg->service_count == 0) {
         char why[160];
         struct config_service *svc = service_slot(cfg, "algemeen", why, sizeof(why));

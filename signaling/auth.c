@@ -7,6 +7,8 @@
  *   POST /auth/dev/authorize              → the dev provider's form: 303 to the callback
  *   GET  /auth/local/authorize            → the agents' password page (users file)
  *   POST /auth/local/authorize            → its form: 303 to the callback
+ *   POST /auth/callback/<saml provider>   → SAML HTTP-POST binding (the IdP's form post)
+ *   GET  /auth/metadata/<saml provider>   → the SAML SP metadata
  * A POST must come from our own origin (CSRF). Logs name at most the first 8 hex characters of
  * a pseudonym: never a subject, a name or a client address. */
 #include <errno.h>
@@ -16,24 +18,29 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
 
+#include "balie/httpc.h"
 #include "balie/idp.h"
+#include "balie/idp_saml.h"
 #include "balie/log.h"
+#include "balie/oidc.h"
 #include "balie/metrics.h"
 #include "balie/server.h"
 #include "balie/session.h"
 #include "balie/strbuf.h"
 #include "balie/users.h"
 #include "auth_local.h"
+#include "auth_saml.h"
 #include "form.h"
 #include "ratelimit.h"
 #include "server_internal.h"
 
-#define AUTH_MAX_PROVIDERS 4
+#define AUTH_MAX_PROVIDERS (1 + CONFIG_MAX_OIDC + CONFIG_MAX_SAML + 3)
 #define AUTH_MAX_PENDING 1024
 #define AUTH_FAILURES_PER_MINUTE 10
 #define DEV_PAGE "dev-login.html"
@@ -41,9 +48,70 @@
 
 /* Why logins failed, as counted in /metrics. The idp_error codes, and the gateway's own. */
 static const char *const failure_reasons[] = {
-    "bad_form",        "bad_role",       "bad_loa",          "bad_bsn", "bad_account",
-    "bad_name",        "state_invalid",  "code_invalid",     "busy",    "rate_limited",
-    "bad_credentials", "account_locked", "users_unreadable", "other",
+    "bad_form",
+    "bad_role",
+    "bad_loa",
+    "bad_bsn",
+    "bad_account",
+    "bad_name",
+    "state_invalid",
+    "code_invalid",
+    "busy",
+    "rate_limited",
+    /* OpenID Connect (identity/oidc*.c) */
+    "provider_unavailable",
+    "access_denied",
+    "provider_error",
+    "iss_mismatch",
+    "iss_missing",
+    "code_missing",
+    "token_unreachable",
+    "token_refused",
+    "keys_unavailable",
+    "id_token_invalid",
+    "alg_refused",
+    "unknown_kid",
+    "bad_signature",
+    "claim_invalid",
+    "aud_mismatch",
+    "azp_mismatch",
+    "nonce_mismatch",
+    "token_expired",
+    "token_not_yet_valid",
+    "token_too_old",
+    "loa_unknown",
+    "loa_too_low",
+    "subject_missing",
+    "role_unknown",
+    "internal",
+    "connection_closed",
+    /* SAML (identity/saml_response.c, idp_saml*.c): which check refused the answer. */
+    "saml_xml",
+    "saml_invalid",
+    "saml_structure",
+    "saml_signature",
+    "saml_destination",
+    "saml_in_response_to",
+    "saml_confirmation",
+    "saml_conditions",
+    "saml_expired",
+    "saml_audience",
+    "saml_sector",
+    "saml_bsn",
+    "saml_authn",
+    "saml_classref",
+    "saml_replay",
+    "saml_cancelled",
+    "saml_level",
+    "saml_status",
+    "saml_missing",
+    "saml_artifact",
+    "saml_artifact_unreachable",
+    /* Agents' password login (identity/idp_local.c) */
+    "bad_credentials",
+    "account_locked",
+    "users_unreadable",
+    "other",
 };
 #define FAILURE_COUNT (sizeof(failure_reasons) / sizeof(failure_reasons[0]))
 
@@ -59,6 +127,8 @@ struct auth {
     struct ratelimit limiter;
     uint64_t logins_by[AUTH_MAX_PROVIDERS][2]; /* [provider][role] */
     uint64_t failures[FAILURE_COUNT];
+    uint64_t failures_by[AUTH_MAX_PROVIDERS][FAILURE_COUNT]; /* those of a known provider */
+    struct httpc *httpc; /* calls to remote providers (token, discovery, keys); NULL when none */
     uint64_t logouts;
     uint64_t refused_origin;
 };
@@ -176,33 +246,46 @@ static const char *client_key(const struct http_request *req)
     return req->peer[0] ? req->peer : "unknown";
 }
 
-static void count_failure(struct auth *auth, const char *reason)
+static size_t provider_index(const struct auth *auth, const char *id)
 {
-    for (size_t i = 0; i < FAILURE_COUNT; i++) {
-        if (strcmp(failure_reasons[i], reason) == 0) {
-            auth->failures[i]++;
-            return;
-        }
-    }
-    auth->failures[FAILURE_COUNT - 1]++;
+    for (size_t i = 0; i < auth->provider_count; i++)
+        if (strcmp(auth->providers[i]->id, id) == 0)
+            return i;
+    return 0;
 }
 
-/* A failed login attempt of `client`: counted, logged without personal data, answered with a
- * page. */
-static int login_failed_of(struct server *srv, struct lws *wsi, struct http_session *hs,
-                           const char *client, const struct idp_error *err)
+/* Counts a refusal by reason, and by provider too when one is known. */
+static void count_failure_of(struct auth *auth, const struct idp *idp, const char *reason)
 {
-    count_failure(srv->auth, err->code);
+    size_t i = 0;
+    while (i < FAILURE_COUNT - 1 && strcmp(failure_reasons[i], reason) != 0)
+        i++;
+    auth->failures[i]++;
+    if (idp)
+        auth->failures_by[provider_index(auth, idp->id)][i]++;
+}
+
+static void count_failure(struct auth *auth, const char *reason)
+{
+    count_failure_of(auth, NULL, reason);
+}
+
+/* A failed login attempt of `client` (at provider `idp`, if known): counted, logged without
+ * personal data, answered with a page. */
+static int login_failed_of(struct server *srv, struct lws *wsi, struct http_session *hs,
+                           const char *client, const struct idp *idp, const struct idp_error *err)
+{
+    count_failure_of(srv->auth, idp, err->code);
     if (err->http_status != 503) /* the gateway was busy: not the client's failure */
         ratelimit_fail(&srv->auth->limiter, client, server_now_ms());
-    log_info("auth", "login refused: %s", err->code);
+    log_info("auth", "login refused: %s%s%s", idp ? idp->id : "", idp ? ": " : "", err->code);
     return respond_page(srv, wsi, hs, err->http_status ? err->http_status : 400, err->message);
 }
 
 static int login_failed(struct server *srv, struct lws *wsi, struct http_session *hs,
                         const struct http_request *req, const struct idp_error *err)
 {
-    return login_failed_of(srv, wsi, hs, client_key(req), err);
+    return login_failed_of(srv, wsi, hs, client_key(req), NULL, err);
 }
 
 static struct idp *find_provider(const struct auth *auth, const char *id)
@@ -211,14 +294,6 @@ static struct idp *find_provider(const struct auth *auth, const char *id)
         if (strcmp(auth->providers[i]->id, id) == 0)
             return auth->providers[i];
     return NULL;
-}
-
-static size_t provider_index(const struct auth *auth, const char *id)
-{
-    for (size_t i = 0; i < auth->provider_count; i++)
-        if (strcmp(auth->providers[i]->id, id) == 0)
-            return i;
-    return 0;
 }
 
 /* ---- Routes ---- */
@@ -236,8 +311,16 @@ static int route_login(struct server *srv, struct lws *wsi, struct http_session 
                                 ? "Deze inlogmethode bestaat hier niet. / Unknown login method."
                                 : "Er is geen inlogmethode ingesteld. / No login method is "
                                   "configured.");
+    if (idp->available && !idp->available(idp)) {
+        count_failure_of(auth, idp, "provider_unavailable");
+        return respond_page(srv, wsi, hs, 503,
+                            "Inloggen via deze dienst kan nog niet: Balie maakt verbinding met de "
+                            "inlogdienst. Probeer het over een minuut opnieuw. / Logging in "
+                            "through this service is not possible yet: Balie is connecting to "
+                            "the login service. Please try again in a minute.");
+    }
     const char *ret = http_query_get(req, "return");
-    char state[IDP_STATE_LEN + 1], url[1024];
+    char state[IDP_STATE_LEN + 1], url[4096]; /* a signed SAML redirect is long */
     struct login_pending *login =
         login_begin(auth->logins, idp->id, ret ? ret : "/", server_now_ms(), state);
     const char *loa = http_query_get(req, "loa");
@@ -274,6 +357,181 @@ static void params_from_query(const struct http_request *req, struct idp_params 
     }
 }
 
+/* What a callback answers, made when the login ends (at once, or when a provider's token call
+ * returns) and sent when the connection can take it. */
+struct login_answer {
+    unsigned status;
+    char location[IDP_RETURN_MAX];
+    char cookie[192];
+    char message[320]; /* a page's text when there is no location */
+};
+
+static void answer_page(struct login_answer *a, unsigned status, const char *message)
+{
+    a->status = status;
+    a->location[0] = '\0';
+    snprintf(a->message, sizeof(a->message), "%s", message);
+}
+
+static void answer_refusal(struct server *srv, const struct http_request *req,
+                           const struct idp *idp, const struct idp_error *err,
+                           struct login_answer *a)
+{
+    count_failure_of(srv->auth, idp, err->code);
+    ratelimit_fail(&srv->auth->limiter, client_key(req), server_now_ms());
+    log_info("auth", "login refused: %s: %s", idp->id, err->code);
+    answer_page(a, err->http_status ? err->http_status : 400, err->message);
+}
+
+/* A verified identity becomes a session; the answer sets its cookie and goes to the return
+ * path. */
+static void answer_login(struct server *srv, const struct http_request *req, const struct idp *idp,
+                         const struct login_pending *login, struct identity_verified *id,
+                         struct login_answer *a)
+{
+    struct auth *auth = srv->auth;
+    uint64_t now = server_now_ms();
+    /* A new login replaces the session this browser had (another person, another role). */
+    session_destroy(srv->sessions, session_from_cookie_header(srv->sessions, req->cookie, now));
+    char value[64];
+    struct session *sess = session_create(srv->sessions, id, now, value);
+    identity_verified_clear(id);
+    if (!sess) {
+        log_warn("auth", "no room for another session (%zu live)", session_count(srv->sessions));
+        answer_page(a, 503,
+                    "Het is te druk om in te loggen; probeer het straks. / "
+                    "Too many people are logged in; please try again later.");
+        return;
+    }
+    auth->logins_by[provider_index(auth, idp->id)][sess->role == SESSION_ROLE_AGENT]++;
+    log_info("auth", "login: provider %s, role %s, level %s, pseudonym %.8s…", sess->provider,
+             session_role_name(sess->role), identity_loa_name(sess->loa), sess->pseudonym);
+    session_cookie(req, value, a->cookie, sizeof(a->cookie));
+    OPENSSL_cleanse(value, sizeof(value));
+    a->status = 303;
+    snprintf(a->location, sizeof(a->location), "%s", login->return_path);
+}
+
+static int send_answer(struct server *srv, struct lws *wsi, struct http_session *hs,
+                       struct login_answer *a)
+{
+    int rc = a->location[0]
+                 ? redirect(srv, wsi, hs, a->status, a->location, a->cookie[0] ? a->cookie : NULL)
+                 : respond_page(srv, wsi, hs, a->status, a->message);
+    OPENSSL_cleanse(a, sizeof(*a));
+    return rc;
+}
+
+/* A callback whose provider is still calling its server: the connection waits (DESIGN.md §6). */
+struct auth_deferred {
+    struct server *srv;
+    struct lws *wsi;
+    struct idp *idp;
+    struct http_request req;
+    struct login_pending login;
+    bool ready;
+    bool verified;               /* `id` holds the provider's answer; else `err` */
+    struct identity_verified id; /* kept only until the connection can take the answer */
+    struct idp_error err;
+};
+
+#define DEFERRED_TIMEOUT_S 30 /* longer than a token call and a key refetch (10 s each) */
+
+static void deferred_free(struct auth_deferred *d)
+{
+    identity_verified_clear(&d->id);
+    OPENSSL_cleanse(d, sizeof(*d));
+    free(d);
+}
+
+static void deferred_done(void *arg, int rc, struct identity_verified *id,
+                          const struct idp_error *err)
+{
+    struct auth_deferred *d = arg;
+    d->verified = rc == 0;
+    if (rc == 0)
+        d->id = *id;
+    else
+        d->err = *err;
+    d->ready = true;
+    lws_callback_on_writable(d->wsi);
+}
+
+/* Whether the browser has closed its side: a read would give end-of-file. libwebsockets does not
+ * read a connection while its request is being answered, so it would not notice by itself. */
+static bool peer_gone(struct lws *wsi)
+{
+    char c;
+    ssize_t n = recv(lws_get_socket_fd(wsi), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+/* The answer is made only now, so that a browser that left makes no session. */
+int auth_deferred_writable(struct server *srv, struct lws *wsi, struct http_session *hs)
+{
+    struct auth_deferred *d = hs->deferred;
+    if (!d->ready)
+        return 0;
+    hs->deferred = NULL;
+    lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+    int rc;
+    if (d->verified && peer_gone(wsi)) {
+        count_failure_of(srv->auth, d->idp, "connection_closed");
+        log_info("auth", "login dropped: %s: the browser left before the provider answered",
+                 d->idp->id);
+        rc = -1;
+    } else {
+        struct login_answer answer;
+        memset(&answer, 0, sizeof(answer));
+        if (d->verified)
+            answer_login(srv, &d->req, d->idp, &d->login, &d->id, &answer);
+        else
+            answer_refusal(srv, &d->req, d->idp, &d->err, &answer);
+        rc = send_answer(srv, wsi, hs, &answer);
+    }
+    deferred_free(d);
+    return rc;
+}
+
+void auth_deferred_closed(struct server *srv, struct http_session *hs)
+{
+    struct auth_deferred *d = hs->deferred;
+    hs->deferred = NULL;
+    if (!d)
+        return;
+    if (!d->ready && d->idp->cancel)
+        d->idp->cancel(d->idp, d); /* its token call's answer is dropped */
+    if (!d->ready || d->verified)
+        count_failure_of(srv->auth, d->idp, "connection_closed");
+    else
+        count_failure_of(srv->auth, d->idp, d->err.code);
+    deferred_free(d);
+}
+
+static int callback_async(struct server *srv, struct lws *wsi, struct http_session *hs,
+                          const struct http_request *req, struct idp *idp,
+                          const struct login_pending *login, const struct idp_params *params)
+{
+    struct auth_deferred *d = calloc(1, sizeof(*d));
+    if (!d)
+        return respond_page(srv, wsi, hs, 500, "Er ging iets mis. / Something went wrong.");
+    d->srv = srv;
+    d->wsi = wsi;
+    d->idp = idp;
+    d->req = *req;
+    d->req.body = NULL; /* a callback is a GET; nothing of the request's own is kept */
+    d->login = *login;
+    struct idp_error err = {.http_status = 400};
+    if (idp->finish_async(idp, params, login, server_now_ms(), deferred_done, d, &err) != 0) {
+        deferred_free(d);
+        return login_failed_of(srv, wsi, hs, client_key(req), idp, &err);
+    }
+    free(hs->deferred); /* none is expected: one request at a time per connection */
+    hs->deferred = d;
+    lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, DEFERRED_TIMEOUT_S);
+    return 0;
+}
+
 static int route_callback(struct server *srv, struct lws *wsi, struct http_session *hs,
                           const struct http_request *req, const char *provider_id)
 {
@@ -285,39 +543,44 @@ static int route_callback(struct server *srv, struct lws *wsi, struct http_sessi
     uint64_t now = server_now_ms();
     struct idp_error err = {.http_status = 400};
     struct login_pending login;
-    if (login_take(auth->logins, http_query_get(req, "state"), idp->id, now, &login) != 0) {
+    /* A SAML HTTP-POST binding brings its answer in a form post (auth_saml.c). */
+    struct idp_params params = {0};
+    char *storage = NULL;
+    if (req->post &&
+        auth_callback_form(req->body ? req->body : "", req->body_len, &params, &storage) != 0)
+        params.count = 0;
+    if (!req->post)
+        params_from_query(req, &params);
+    /* The SAML bindings carry our state as RelayState (bindings §3.4.3, §3.5.3, §3.6.3). */
+    const char *state = idp_params_get(&params, "state");
+    if (!state)
+        state = idp_params_get(&params, "RelayState");
+    int rc;
+    if (login_take(auth->logins, state, idp->id, now, &login) != 0) {
         snprintf(err.code, sizeof(err.code), "state_invalid");
         snprintf(err.message, sizeof(err.message),
                  "Deze inlogpoging is verlopen of al gebruikt. Begin opnieuw. / "
                  "This login attempt has expired or was already used. Please start again.");
-        return login_failed(srv, wsi, hs, req, &err);
+        rc = login_failed_of(srv, wsi, hs, client_key(req), idp, &err);
+    } else if (idp->finish_async && !(idp->finish && auth_answer_in_request(idp, &params))) {
+        rc = callback_async(srv, wsi, hs, req, idp, &login, &params);
+    } else {
+        struct identity_verified id;
+        memset(&id, 0, sizeof(id));
+        struct login_answer answer;
+        if (idp->finish(idp, &params, &login, now, &id, &err) != 0) {
+            identity_verified_clear(&id);
+            rc = login_failed_of(srv, wsi, hs, client_key(req), idp, &err);
+        } else {
+            answer_login(srv, req, idp, &login, &id, &answer);
+            rc = send_answer(srv, wsi, hs, &answer);
+        }
     }
-    struct idp_params params = {0};
-    params_from_query(req, &params);
-    struct identity_verified id;
-    memset(&id, 0, sizeof(id));
-    if (idp->finish(idp, &params, &login, now, &id, &err) != 0) {
-        identity_verified_clear(&id);
-        return login_failed(srv, wsi, hs, req, &err);
+    OPENSSL_cleanse(&login, sizeof(login));
+    if (storage) {
+        OPENSSL_cleanse(storage, req->body_len); /* a SAML Response holds the BSN */
+        free(storage);
     }
-    /* A new login replaces the session this browser had (another person, another role). */
-    session_destroy(srv->sessions, session_from_cookie_header(srv->sessions, req->cookie, now));
-    char value[64], cookie[192];
-    struct session *sess = session_create(srv->sessions, &id, now, value);
-    identity_verified_clear(&id);
-    if (!sess) {
-        log_warn("auth", "no room for another session (%zu live)", session_count(srv->sessions));
-        return respond_page(srv, wsi, hs, 503,
-                            "Het is te druk om in te loggen; probeer het straks. / "
-                            "Too many people are logged in; please try again later.");
-    }
-    auth->logins_by[provider_index(auth, idp->id)][sess->role == SESSION_ROLE_AGENT]++;
-    log_info("auth", "login: provider %s, role %s, level %s, pseudonym %.8s…", sess->provider,
-             session_role_name(sess->role), identity_loa_name(sess->loa), sess->pseudonym);
-    session_cookie(req, value, cookie, sizeof(cookie));
-    OPENSSL_cleanse(value, sizeof(value));
-    int rc = redirect(srv, wsi, hs, 303, login.return_path, cookie);
-    OPENSSL_cleanse(cookie, sizeof(cookie));
     return rc;
 }
 
@@ -372,6 +635,8 @@ static int route_session(struct server *srv, struct lws *wsi, struct http_sessio
         strbuf_append_json_escaped(&sb, idp->id);
         strbuf_appendf(&sb, "\",\"name\":\"");
         strbuf_append_json_escaped(&sb, idp->display_name);
+        if (idp->role)
+            strbuf_appendf(&sb, "\",\"role\":\"%s", idp->role);
         strbuf_appendf(&sb, "\"}");
     }
     strbuf_appendf(&sb, "]}\n");
@@ -494,11 +759,17 @@ int auth_handle(struct server *srv, struct lws *wsi, struct http_session *hs,
     const char *uri = req->uri;
     bool dev_route = auth->dev && strcmp(uri, "/auth/dev/authorize") == 0;
     bool local_route = auth->local && strcmp(uri, "/auth/local/authorize") == 0;
-    bool post_route = strcmp(uri, "/auth/logout") == 0 || dev_route || local_route;
+    /* The SAML HTTP-POST binding: the IdP's page posts the Response here from the IdP's own
+     * origin, so the origin check cannot apply; the signed Response, bound to this login's
+     * request ID and state, is what is trusted instead (profiles §4.1.4.3). */
+    bool saml_post =
+        strncmp(uri, "/auth/callback/", 15) == 0 && idp_is_saml(find_provider(auth, uri + 15));
+    bool post_route =
+        strcmp(uri, "/auth/logout") == 0 || dev_route || local_route || saml_post;
     srv->http_requests[ROUTE_AUTH]++;
     if (req->post && !post_route)
         return respond_page(srv, wsi, hs, 405, "Methode niet toegestaan. / Method not allowed.");
-    if (req->post && !post_origin_ok(srv, req)) {
+    if (req->post && !saml_post && !post_origin_ok(srv, req)) {
         auth->refused_origin++;
         log_info("auth", "POST %s refused: not from this site's own origin", uri);
         return respond_page(srv, wsi, hs, 403,
@@ -520,6 +791,8 @@ int auth_handle(struct server *srv, struct lws *wsi, struct http_session *hs,
         return route_login(srv, wsi, hs, req);
     if (strncmp(uri, "/auth/callback/", 15) == 0)
         return route_callback(srv, wsi, hs, req, uri + 15);
+    if (strncmp(uri, "/auth/metadata/", 15) == 0 && idp_is_saml(find_provider(auth, uri + 15)))
+        return auth_saml_metadata(srv, wsi, hs, find_provider(auth, uri + 15));
     if (strcmp(uri, "/auth/logout") == 0)
         return req->post ? route_logout(srv, wsi, hs, req)
                          : respond_page(srv, wsi, hs, 405,
@@ -548,6 +821,17 @@ static void collect_auth_metrics(struct strbuf *out, void *arg)
     for (size_t i = 0; i < FAILURE_COUNT; i++)
         strbuf_appendf(out, "balie_auth_login_failures_total{reason=\"%s\"} %llu\n",
                        failure_reasons[i], (unsigned long long)auth->failures[i]);
+    strbuf_appendf(out, "# HELP balie_auth_provider_failures_total Refused logins by provider "
+                        "and reason (reasons seen so far).\n"
+                        "# TYPE balie_auth_provider_failures_total counter\n");
+    for (size_t p = 0; p < auth->provider_count; p++)
+        for (size_t i = 0; i < FAILURE_COUNT; i++)
+            if (auth->failures_by[p][i])
+                strbuf_appendf(out,
+                               "balie_auth_provider_failures_total{provider=\"%s\",reason=\"%s\"} "
+                               "%llu\n",
+                               auth->providers[p]->id, failure_reasons[i],
+                               (unsigned long long)auth->failures_by[p][i]);
     metrics_write_simple(out, "balie_auth_logouts_total", "counter", "Logouts.",
                          (double)auth->logouts);
     metrics_write_simple(out, "balie_auth_refused_origin_total", "counter",
@@ -613,6 +897,69 @@ static int init_local(struct server *srv)
     return 0;
 }
 
+/* The [oidc.<id>] providers, with the HTTP client they share (woken into server_on_wake). */
+static int add_oidc_providers(struct server *srv)
+{
+    struct auth *auth = srv->auth;
+    const struct balie_config *cfg = srv->cfg;
+    if (cfg->oidc_count == 0)
+        return 0;
+    auth->httpc = httpc_new(server_wake, srv);
+    if (!auth->httpc) {
+        log_error("identity", "cannot start the HTTP client for OpenID Connect");
+        return -ENOMEM;
+    }
+    for (int i = 0; i < cfg->oidc_count; i++) {
+        char why[256];
+        struct idp *idp = idp_oidc_new(&cfg->oidc[i], cfg, auth->secret, auth->secret_len,
+                                       auth->httpc, why, sizeof(why));
+        if (!idp) {
+            log_error("identity", "oidc.%s: %s", cfg->oidc[i].id, why);
+            return -EINVAL;
+        }
+        auth->providers[auth->provider_count++] = idp;
+        log_info("identity", "OpenID Provider %s (%s): fetching its discovery document", idp->id,
+                 cfg->oidc[i].role);
+    }
+    return 0;
+}
+
+/* The level every SAML AuthnRequest asks for at least: the lowest any service accepts, so the
+ * citizen can reach every service that level allows (each service still checks its own). */
+static enum identity_loa lowest_service_loa(const struct balie_config *cfg)
+{
+    enum identity_loa lowest = LOA_HOOG, loa;
+    for (int i = 0; i < cfg->service_count; i++)
+        if (identity_loa_parse(cfg->services[i].min_loa, &loa) == 0 && loa < lowest)
+            lowest = loa;
+    return lowest;
+}
+
+/* The [saml.<id>] providers; those with the artifact binding share the HTTP client. */
+static int add_saml_providers(struct server *srv)
+{
+    struct auth *auth = srv->auth;
+    const struct balie_config *cfg = srv->cfg;
+    for (int i = 0; i < cfg->saml_count; i++) {
+        char why[320];
+        if (!auth->httpc && strcmp(cfg->saml[i].binding, "artifact") == 0 &&
+            !(auth->httpc = httpc_new(server_wake, srv))) {
+            log_error("identity", "cannot start the HTTP client for SAML artifact resolution");
+            return -ENOMEM;
+        }
+        struct idp *idp = idp_saml_new(&cfg->saml[i], lowest_service_loa(cfg), auth->secret,
+                                       auth->secret_len, auth->httpc, why, sizeof(why));
+        if (!idp) {
+            log_error("identity", "saml.%s: %s", cfg->saml[i].id, why);
+            return -EINVAL;
+        }
+        auth->providers[auth->provider_count++] = idp;
+        log_info("identity", "SAML provider %s: SP %s, ACS %s, binding %s", idp->id,
+                 cfg->saml[i].sp_entity_id, cfg->saml[i].acs_url, cfg->saml[i].binding);
+    }
+    return 0;
+}
+
 int auth_init(struct server *srv)
 {
     struct auth *auth = calloc(1, sizeof(*auth));
@@ -635,6 +982,10 @@ int auth_init(struct server *srv)
                              "log in as any BSN; set identity.dev_provider = false)");
     }
     err = init_local(srv);
+    if (!err)
+        err = add_oidc_providers(srv);
+    if (!err)
+        err = add_saml_providers(srv);
     if (err)
         return err;
     ratelimit_init(&auth->limiter, AUTH_FAILURES_PER_MINUTE, 60u * 1000u);
@@ -652,6 +1003,7 @@ void auth_free(struct server *srv)
         return;
     for (size_t i = 0; i < auth->provider_count; i++)
         auth->providers[i]->destroy(auth->providers[i]);
+    httpc_free(auth->httpc); /* after the providers, which cancel their requests */
     login_store_free(auth->logins);
     OPENSSL_cleanse(auth, sizeof(*auth));
     free(auth);
@@ -666,11 +1018,15 @@ static void local_ready(void *owner, void *wsi, void *arg)
     lws_callback_on_writable(wsi);
 }
 
+/* On every wake of the event loop: finished password checks mark their connections
+ * writable, and the answers of remote providers (token, discovery, keys, artifacts) run. */
 void auth_poll(struct server *srv)
 {
     if (srv->auth && srv->auth->local_limits)
         auth_local_poll(srv->auth->local_limits, srv->auth->local, server_now_ms(), local_ready,
                         srv);
+    if (srv->auth && srv->auth->httpc)
+        httpc_poll(srv->auth->httpc);
 }
 
 int auth_answer_deferred(struct server *srv, struct lws *wsi, struct http_session *hs)
@@ -683,7 +1039,7 @@ int auth_answer_deferred(struct server *srv, struct lws *wsi, struct http_sessio
         !auth_local_take(auth->local_limits, hs, &rc, url, sizeof(url), &err, client))
         return 0;
     int out = rc == 0 ? redirect(srv, wsi, hs, 303, url, NULL)
-                      : login_failed_of(srv, wsi, hs, client, &err);
+                      : login_failed_of(srv, wsi, hs, client, auth->local, &err);
     OPENSSL_cleanse(url, sizeof(url));
     return out;
 }
@@ -708,6 +1064,9 @@ void auth_tick(struct server *srv, uint64_t now_ms)
         session_sweep(srv->sessions, now_ms);
     if (srv->auth && srv->auth->logins)
         login_sweep(srv->auth->logins, now_ms);
+    for (size_t i = 0; srv->auth && i < srv->auth->provider_count; i++)
+        if (srv->auth->providers[i]->tick)
+            srv->auth->providers[i]->tick(srv->auth->providers[i], now_ms);
 }
 
 int auth_pseudonym(const struct server *srv, const char *subject,

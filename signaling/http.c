@@ -275,7 +275,9 @@ static int begin_routed_method(struct server *srv, struct lws *wsi, struct http_
         free(req);
         return rc;
     }
-    if (content_length > HTTP_BODY_MAX) {
+    req->body_max =
+        strncmp(uri, "/auth/callback/", 15) == 0 ? HTTP_BODY_MAX_CALLBACK : HTTP_BODY_MAX;
+    if (content_length > (long long)req->body_max) {
         free(req);
         hs->close_after = true; /* the unread body must not be taken for the next request */
         return respond_text(srv, wsi, hs, 413, "Te groot / Payload too large\n");
@@ -305,7 +307,7 @@ static int on_body(struct http_session *hs, const void *in, size_t len)
     struct http_request *req = hs ? hs->req : NULL;
     if (!req || req->body_too_large)
         return 0;
-    if (req->body_len + len > HTTP_BODY_MAX) {
+    if (req->body_len + len > req->body_max) {
         req->body_too_large = true;
         return 0;
     }
@@ -431,6 +433,8 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
             hs->deferred_ready = false;
             return auth_answer_deferred(srv, wsi, hs);
         }
+        if (hs && hs->deferred)
+            return auth_deferred_writable(srv, wsi, hs);
         if (!hs || !hs->body)
             return 0;
         return write_body(wsi, hs);
@@ -441,6 +445,8 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     case LWS_CALLBACK_HTTP_FILE_COMPLETION:
         return lws_http_transaction_completed(wsi) ? -1 : 0;
     case LWS_CALLBACK_CLOSED_HTTP:
+        if (hs && hs->deferred)
+            auth_deferred_closed(srv, hs);
         if (hs) {
             auth_forget(srv, hs);
             free(hs->body);

@@ -84,6 +84,8 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 
 /* A request body larger than this is refused with 413: forms are small. */
 #define HTTP_BODY_MAX 8192
+/* …except the form post of a SAML Response (HTTP-POST binding) to /auth/callback/<id>. */
+#define HTTP_BODY_MAX_CALLBACK (192u * 1024u)
 
 /* What a routed request needs after LWS_CALLBACK_HTTP, when libwebsockets may no longer hold
  * the headers: copied then, freed once answered. */
@@ -102,8 +104,9 @@ struct http_request {
     char cookie[4096];
     char query[2048]; /* URL arguments, percent-decoded, as "name\0value\0" pairs */
     size_t query_len;
-    char *body; /* POST body, up to HTTP_BODY_MAX */
+    char *body; /* POST body, up to body_max */
     size_t body_len;
+    size_t body_max; /* HTTP_BODY_MAX, or HTTP_BODY_MAX_CALLBACK for /auth/callback/ */
     bool body_too_large;
 };
 
@@ -115,6 +118,7 @@ struct http_session {
     bool close_after;         /* close the connection once the response is written */
     struct http_request *req; /* a POST whose body is still arriving */
     bool deferred_ready;      /* an answer computed elsewhere (a password check) is waiting */
+    struct auth_deferred *deferred; /* a login callback waiting for its provider (auth.c) */
 };
 
 /* Extra response headers; NULL fields are left out. */
@@ -137,15 +141,20 @@ const char *http_query_get(const struct http_request *req, const char *name);
 int auth_init(struct server *srv);
 void auth_free(struct server *srv);
 void auth_tick(struct server *srv, uint64_t now_ms);
-/* Answers that finished off the control thread (the agents' password checks): auth_poll on
- * every wake-up marks their connections, which write them in their next writeable callback
- * (auth_answer_deferred); auth_forget drops the answer of a connection that closed. */
+/* On every wake-up: finished password checks (the agents' local login) mark their connections,
+ * which write them in their next writeable callback (auth_answer_deferred); answers of remote
+ * providers' calls (token, discovery, keys, artifacts) run. auth_forget drops the answer of a
+ * connection that closed. */
 void auth_poll(struct server *srv);
 int auth_answer_deferred(struct server *srv, struct lws *wsi, struct http_session *hs);
 void auth_forget(struct server *srv, struct http_session *hs);
 /* Stops the password verifier thread (checks in flight are dropped). Before the lws context is
  * destroyed, since the thread wakes it. */
 void auth_stop_threads(struct server *srv);
+/* A deferred login callback (hs->deferred): its answer is sent when ready; a closed connection
+ * drops it. */
+int auth_deferred_writable(struct server *srv, struct lws *wsi, struct http_session *hs);
+void auth_deferred_closed(struct server *srv, struct http_session *hs);
 int auth_handle(struct server *srv, struct lws *wsi, struct http_session *hs,
                 const struct http_request *req);
 

@@ -11,6 +11,7 @@
 
 #include "balie/config.h"
 #include "balie/identity.h"
+#include "balie/idp.h"
 #include "balie/protocol.h"
 #include "balie/queue.h"
 #include "balie/worker.h"
@@ -40,7 +41,8 @@ struct ws_client {
     char provider[16];
     char display_name[64];
     char agent_id[32];
-    char services[256];             /* an agent's allowed services, comma-separated; empty: all */
+    /* Agents: the services their role allows, "id,id"; empty: every one. */
+    char services[IDP_SERVICES_MAX];
     unsigned char session_hash[32]; /* which session opened it: logout or expiry closes it */
     bool closing;                   /* close with 1008 at the next writeable callback */
 

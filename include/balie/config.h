@@ -25,6 +25,57 @@ struct config_service {
     char closed_days[256];   /* "2026-12-25, 2026-12-26": closed all day (opening_hours.h) */
 };
 
+#define CONFIG_MAX_SAML 4
+#define CONFIG_SAML_ID_MAX 16
+
+/* A SAML identity provider (DigiD-like): `[saml.<id>]` in the file; docs/identity.md. */
+struct config_saml {
+    char id[CONFIG_SAML_ID_MAX]; /* [a-z0-9-], 1..15 characters; /auth/callback/<id> */
+    char idp_metadata_file[CONFIG_STR_MAX];
+    char sp_entity_id[CONFIG_STR_MAX]; /* empty: <public_url>/auth/metadata/<id> */
+    char acs_url[CONFIG_STR_MAX];      /* empty: <public_url>/auth/callback/<id> */
+    char sp_key_file[CONFIG_STR_MAX];
+    char sp_cert_file[CONFIG_STR_MAX];
+    char tls_client_cert[CONFIG_STR_MAX]; /* artifact resolution; empty: sp_cert_file */
+    char tls_client_key[CONFIG_STR_MAX];  /* empty: sp_key_file */
+    char tls_ca_file[CONFIG_STR_MAX];     /* trust anchors for the IdP; empty: system store */
+    char sector[16];                      /* NameID prefix, "s00000000" for the BSN */
+    char loa_map[1024];                   /* ClassRef=level,… */
+    char display_name[64];
+    char binding[16]; /* post | artifact */
+    int clock_skew_s;
+    bool force_authn;
+};
+
+#define CONFIG_MAX_OIDC 4
+#define CONFIG_OIDC_ID_MAX 16 /* IDP_ID_MAX: the id is in /auth/callback/<id> and the session */
+#define CONFIG_OIDC_MAP_MAX (CONFIG_STR_MAX * 4)
+
+/* An OpenID Provider (a DigiD broker, or the staff directory for agents): `[oidc.<id>]`.
+ * docs/identity.md explains the keys; identity/oidc.c checks the maps when it starts. */
+struct config_oidc {
+    char id[CONFIG_OIDC_ID_MAX]; /* [a-z0-9-], 1..15 characters, not "dev" */
+    char display_name[128];      /* what the login page shows */
+    char issuer[CONFIG_STR_MAX];
+    char client_id[CONFIG_STR_MAX];
+    char client_secret[CONFIG_STR_MAX];
+    char client_secret_file[CONFIG_STR_MAX];
+    char client_auth[24]; /* private_key_jwt | client_secret_basic */
+    char private_key_file[CONFIG_STR_MAX];
+    char private_key_id[128]; /* the client assertion's kid; empty: none */
+    char redirect_uri[CONFIG_STR_MAX];
+    char scope[CONFIG_STR_MAX];
+    char acr_values[CONFIG_STR_MAX];
+    char subject_claim[64];
+    char loa_claim[64];
+    char loa_map[CONFIG_OIDC_MAP_MAX]; /* "value=level, …"; empty: the built-in table */
+    char role[8];                      /* citizen | agent */
+    char role_claim[64];
+    char role_map[CONFIG_OIDC_MAP_MAX]; /* "value=svc|svc, value=*" */
+    char display_name_claim[64];        /* empty: no name is kept */
+    char ca_file[CONFIG_STR_MAX];
+};
+
 struct balie_config {
     struct {
         char environment[CONFIG_STR_MAX]; /* development | production */
@@ -92,6 +143,10 @@ struct balie_config {
     /* When none is configured, config_validate() adds the default service "algemeen". */
     struct config_service services[CONFIG_MAX_SERVICES];
     int service_count;
+    struct config_saml saml[CONFIG_MAX_SAML];
+    int saml_count;
+    struct config_oidc oidc[CONFIG_MAX_OIDC];
+    int oidc_count;
 };
 
 #define CONFIG_MAX_ERRORS 32
@@ -133,6 +188,11 @@ const struct config_service *config_service_find(const struct balie_config *cfg,
 
 /* The key table, for documentation checks. Sets *count. */
 const struct config_key_info *config_keys(size_t *count);
+/* The keys of a `[saml.<id>]` section (section "saml.<id>"), for documentation checks. */
+const struct config_key_info *config_saml_keys(size_t *count);
+
+/* The keys of an `[oidc.<id>]` section, for documentation checks. Sets *count. */
+const struct config_key_info *config_oidc_keys(size_t *count);
 
 /* Whether the `dev` identity provider (a test login) is on. */
 bool config_dev_provider_enabled(const struct balie_config *cfg);

@@ -25,6 +25,7 @@
 #define IDP_SERVICES_MAX 256 /* "a,b,c" and a NUL */
 #define IDP_RETURN_MAX 256
 #define IDP_EXTRA_MAX 256
+#define IDP_SERVICES_MAX 256
 #define IDP_STATE_LEN 43 /* base64url of 32 random bytes */
 #define IDP_CODE_LEN 43
 
@@ -46,7 +47,8 @@ struct identity_verified {
     enum identity_role role;
     char agent_id[IDP_AGENT_ID_MAX]; /* agents only; empty: derived from the pseudonym */
     uint64_t expires_ms;             /* when the provider's assertion ends; 0: no limit */
-    /* Agents only: comma-separated ids of the services the agent may take; empty: all. */
+    /* Agents only: the services they may take, "id,id"; empty: every service (the dev login,
+     * or a role mapped to "*"). */
     char services[IDP_SERVICES_MAX];
 };
 
@@ -147,6 +149,11 @@ size_t code_sweep(struct code_store *cs, uint64_t now_ms);
 
 /* ---- The provider vtable. ---- */
 
+/* How an asynchronous finish ends, on the control thread: `rc` 0 with `id` filled (the callee
+ * clears it afterwards), or -1 with `err`. */
+typedef void (*idp_done_fn)(void *arg, int rc, struct identity_verified *id,
+                            const struct idp_error *err);
+
 struct idp {
     const char *id;           /* "dev": in URLs (/auth/callback/<id>) and in the session */
     const char *display_name; /* shown where a person picks how to log in */
@@ -162,6 +169,23 @@ struct idp {
                   const struct login_pending *login, uint64_t now_ms, struct identity_verified *out,
                   struct idp_error *err);
     void (*destroy)(struct idp *idp);
+
+    /* Optional parts; NULL where a provider has no use for them. */
+    const char *role; /* who logs in here: "citizen", "agent", or NULL for both */
+    /* Whether logins can start now (a remote provider's discovery has arrived). */
+    bool (*available)(const struct idp *idp);
+    /* Like `finish`, for a provider that must call its server (a token exchange): returns 0 when
+     * the answer will come through `done(arg, …)` from a later event-loop turn, never from inside
+     * this call, or -1 with `err` filled when it is refused at once. Used instead of `finish`
+     * when set. */
+    int (*finish_async)(struct idp *idp, const struct idp_params *params,
+                        const struct login_pending *login, uint64_t now_ms, idp_done_fn done,
+                        void *arg, struct idp_error *err);
+    /* The `done` of every unfinished finish_async with this `arg` will not run (the browser went
+     * away). Required with finish_async. */
+    void (*cancel)(struct idp *idp, void *arg);
+    /* Called about once a second: retries, key refreshes. */
+    void (*tick)(struct idp *idp, uint64_t now_ms);
 };
 
 /* ---- The dev provider: a test login for laptops, refused in production. ---- */

@@ -31,7 +31,7 @@ struct session {
     char provider[IDP_ID_MAX];
     char display_name[IDP_DISPLAY_NAME_MAX];
     char agent_id[IDP_AGENT_ID_MAX]; /* empty for citizens */
-    char services[IDP_SERVICES_MAX]; /* agents: the services they may take; empty: all */
+    char services[IDP_SERVICES_MAX]; /* agents: "id,id" they may take; empty: every service */
     uint64_t created_ms, last_seen_ms;
     uint64_t expires_ms; /* absolute end: created + absolute_ms, or the provider's end if sooner */
 };

@@ -93,7 +93,7 @@ function showLogin(noticeKey) {
   const notice = $('login-notice');
   notice.hidden = !noticeKey;
   if (noticeKey) setText(notice, noticeKey);
-  const n = st.session.authenticated ? 0 : renderLoginButtons($('login'), st.session.providers, '/agent');
+  const n = st.session.authenticated ? 0 : renderLoginButtons($('login'), st.session.providers.filter((p) => p.role !== 'citizen'), '/agent');
   if (st.session.authenticated) $('login').replaceChildren();
   $('no-providers').hidden = n > 0 || st.session.authenticated;
   go('login', { focus: st.view !== 'loading' });

@@ -125,8 +125,8 @@ function showLogin(noticeKey) {
     }
   }
   const loggedInAsAgent = st.session && st.session.authenticated;
-  // The staff account login is the agents' own; citizens log in with the others.
-  const providers = st.session.providers.filter((p) => p.id !== 'local');
+  // The staff logins (the agents' password login, agent-role providers) are not for citizens.
+  const providers = st.session.providers.filter((p) => p.id !== 'local' && p.role !== 'agent');
   const n = loggedInAsAgent ? 0 : renderLoginButtons($('login'), providers, '/');
   if (loggedInAsAgent) $('login').replaceChildren();
   $('no-providers').hidden = n > 0 || loggedInAsAgent;

@@ -306,3 +306,76 @@ Test(config, agent_login_keys_and_trusted_proxies)
     cr_assert(strstr(errors.messages[0], "trusted_proxies entry 'proxy.example'"), "%s",
               errors.messages[0]);
 }
+
+/* Every `[oidc.<id>]` key is documented with its variable. */
+Test(config, every_oidc_key_is_documented)
+{
+    FILE *f = fopen(BALIE_TEST_DATA "/../../docs/configuration.md", "r");
+    cr_assert_not_null(f);
+    static char doc[65536];
+    size_t n = fread(doc, 1, sizeof(doc) - 1, f);
+    doc[n] = '\0';
+    fclose(f);
+    size_t count;
+    const struct config_key_info *keys = config_oidc_keys(&count);
+    cr_assert_gt(count, 15);
+    for (size_t i = 0; i < count; i++) {
+        char var[128], key[128];
+        snprintf(var, sizeof(var), "BALIE_OIDC_<ID>_%s", keys[i].key);
+        for (char *p = var; *p; p++)
+            *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+        snprintf(key, sizeof(key), "`oidc.<id>.%s`", keys[i].key);
+        cr_expect(strstr(doc, var), "docs/configuration.md does not mention %s", var);
+        cr_expect(strstr(doc, key), "docs/configuration.md does not mention %s", key);
+    }
+}
+
+static const char oidc_ok[] = "[oidc.digid]\n"
+                              "issuer = \"https://broker.example.nl\"\n"
+                              "client_id = balie\n"
+                              "private_key_file = /etc/balie/k.pem\n"
+                              "redirect_uri = \"https://balie.example.nl/auth/callback/digid\"\n"
+                              "subject_claim = \"urn:nl-eid-gdi:1.0:id:BSN\"\n";
+
+Test(config, oidc_sections_and_environment)
+{
+    cr_assert_eq(parse(oidc_ok), 0, "%s", errors.messages[0]);
+    cr_assert_eq(cfg.oidc_count, 1);
+    cr_assert_str_eq(cfg.oidc[0].id, "digid");
+    cr_assert_str_eq(cfg.oidc[0].client_auth, "private_key_jwt");
+    cr_assert_str_eq(cfg.oidc[0].scope, "openid");
+    cr_assert_str_eq(cfg.oidc[0].loa_claim, "acr");
+    cr_assert_str_eq(cfg.oidc[0].subject_claim, "urn:nl-eid-gdi:1.0:id:BSN");
+    cr_assert_eq(config_validate(&cfg, &errors), 0, "%s", errors.messages[0]);
+    char *env[] = {"BALIE_OIDC_DIGID_CLIENT_SECRET_FILE=/run/secrets/s",
+                   "BALIE_OIDC_STAFF_DIR_DISPLAY_NAME_CLAIM=name",
+                   "BALIE_OIDC_STAFF_DIR_DISPLAY_NAME=Medewerkers", NULL};
+    cr_assert_eq(config_apply_env(&cfg, env, &errors), 0, "%s", errors.messages[0]);
+    cr_assert_str_eq(cfg.oidc[0].client_secret_file, "/run/secrets/s");
+    cr_assert_eq(cfg.oidc_count, 2);
+    cr_assert_str_eq(cfg.oidc[1].id, "staff-dir");
+    cr_assert_str_eq(cfg.oidc[1].display_name_claim, "name", "the longest key name wins");
+    cr_assert_str_eq(cfg.oidc[1].display_name, "Medewerkers");
+}
+
+Test(config, oidc_refusals)
+{
+    cr_assert_eq(parse("[oidc.dev]\n"), 1, "the dev provider's id is taken");
+    cr_assert_eq(parse("[oidc.digid]\nclient_auth = client_secret_post\n"), 1);
+    cr_assert_eq(parse("[oidc.digid]\nissuer = \"http://broker.example.nl\"\n"), 0);
+    cr_assert_gt(config_validate(&cfg, &errors), 3, "http issuer, client id, redirect, key");
+    cr_assert_eq(parse("[oidc.digid]\nissuer = \"http://127.0.0.1:3001\"\nclient_id = b\n"
+                       "client_auth = client_secret_basic\nclient_secret = s\n"
+                       "redirect_uri = \"http://localhost:8080/auth/callback/digid\"\n"),
+                 0);
+    cr_assert_eq(config_validate(&cfg, &errors), 0, "loopback http in development: %s",
+                 errors.messages[0]);
+    cr_assert_eq(parse("[general]\nenvironment = production\n[http]\nbehind_proxy = true\n"
+                       "[identity]\ndev_provider = false\n"
+                       "[oidc.digid]\nissuer = \"http://127.0.0.1:3001\"\nclient_id = b\n"
+                       "client_auth = client_secret_basic\nclient_secret = s\n"
+                       "redirect_uri = \"https://b.example/auth/callback/other\"\n"
+                       "role = agent\n"),
+                 0);
+    cr_assert_eq(config_validate(&cfg, &errors), 3, "http in production, wrong callback, no map");
+}
