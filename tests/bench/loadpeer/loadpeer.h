@@ -151,6 +151,7 @@ struct lp_options {
     const char *service;
     const char *csv;
     const char *label;
+    const char *media_cache; /* file with the encoded frames, made when missing */
     unsigned calls;
     unsigned threads;
     double hold_s;
