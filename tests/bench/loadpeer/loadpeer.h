@@ -181,6 +181,7 @@ struct lp_run {
     /* Filled by lp_hold(). */
     uint64_t window_ns;
     double server_cpu_s; /* user + system CPU of the server during the window */
+    double self_cpu_s;   /* and of the load peer itself */
     long rss_base_kb;    /* the server's RSS before the first call */
     long rss_kb;         /* and at the end of the window */
     double setup_s;      /* from the first accept until every peer received media */

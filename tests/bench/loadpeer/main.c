@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "loadpeer.h"
+#include "peer_internal.h"
 #include "report.h"
 
 struct dtls_identity *lp_identity;
@@ -161,6 +162,7 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    lp_clock_init();
     raise_fd_limit();
     if (dtls_identity_create(&lp_identity) != 0) {
         fprintf(stderr, "loadpeer: no DTLS identity\n");

@@ -206,13 +206,14 @@ static void account(struct lp_thread *t, struct lp_peer *p, struct lp_rx *rx, ui
         p->first_media_ns = now_ns;
 }
 
-void lp_peer_media_input(struct lp_thread *t, struct lp_peer *p, uint8_t *buf, size_t len)
+void lp_peer_media_input(struct lp_thread *t, struct lp_peer *p, uint8_t *buf, size_t len,
+                         uint64_t arrival_ns)
 {
     if (rtp_is_rtcp(buf, len)) {
         on_rtcp(p, buf, len);
         return;
     }
-    uint64_t now_ns = lp_now_ns();
+    uint64_t now_ns = arrival_ns;
     if (srtp_session_unprotect_rtp(&p->srtp, buf, &len) != 0) {
         p->srtp_errors++;
         return;

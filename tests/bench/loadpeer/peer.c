@@ -27,6 +27,27 @@ uint64_t lp_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t lp_realtime_offset_ns;
+
+void lp_clock_init(void)
+{
+    /* The pair read closest together of a few tries: the offset is good to a microsecond. */
+    uint64_t best = UINT64_MAX;
+    for (int i = 0; i < 16; i++) {
+        struct timespec a, r, b;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        clock_gettime(CLOCK_REALTIME, &r);
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        uint64_t ma = (uint64_t)a.tv_sec * 1000000000ull + (uint64_t)a.tv_nsec;
+        uint64_t mb = (uint64_t)b.tv_sec * 1000000000ull + (uint64_t)b.tv_nsec;
+        uint64_t rt = (uint64_t)r.tv_sec * 1000000000ull + (uint64_t)r.tv_nsec;
+        if (mb - ma < best) {
+            best = mb - ma;
+            lp_realtime_offset_ns = rt - (ma + (mb - ma) / 2);
+        }
+    }
+}
+
 static const char ice_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 static void random_ice(char *out, size_t n)
@@ -62,6 +83,8 @@ int lp_peer_socket(struct lp_peer *p)
         setsockopt(p->fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
     if (setsockopt(p->fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) != 0)
         setsockopt(p->fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+    int on = 1;
+    setsockopt(p->fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on));
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     if (bind(p->fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
         close(p->fd);
@@ -193,7 +216,8 @@ static void on_dtls(struct lp_peer *p, uint64_t now_us, const uint8_t *buf, size
     atomic_store(&p->phase, PEER_MEDIA);
 }
 
-void lp_peer_input(struct lp_thread *t, struct lp_peer *p, uint8_t *buf, size_t len)
+void lp_peer_input(struct lp_thread *t, struct lp_peer *p, uint8_t *buf, size_t len,
+                   uint64_t arrival_ns)
 {
     uint64_t now_us = lp_now_ns() / 1000;
     if (len < 1)
@@ -204,7 +228,7 @@ void lp_peer_input(struct lp_thread *t, struct lp_peer *p, uint8_t *buf, size_t 
     else if (b0 >= 20 && b0 <= 63)
         on_dtls(p, now_us, buf, len);
     else if (b0 >= 128 && b0 <= 191 && p->srtp_ready)
-        lp_peer_media_input(t, p, buf, len);
+        lp_peer_media_input(t, p, buf, len, arrival_ns);
     else
         p->foreign++;
 }

@@ -25,9 +25,15 @@ struct lp_thread {
 };
 
 uint16_t lp_peer_port(const struct lp_peer *p);
-void lp_peer_input(struct lp_thread *t, struct lp_peer *p, uint8_t *buf, size_t len);
+void lp_peer_input(struct lp_thread *t, struct lp_peer *p, uint8_t *buf, size_t len,
+                   uint64_t arrival_ns);
 void lp_peer_tick(struct lp_thread *t, struct lp_peer *p, uint64_t now_ns);
 void lp_peer_send_due(struct lp_thread *t, struct lp_peer *p, uint64_t now_ns);
-void lp_peer_media_input(struct lp_thread *t, struct lp_peer *p, uint8_t *buf, size_t len);
+void lp_peer_media_input(struct lp_thread *t, struct lp_peer *p, uint8_t *buf, size_t len,
+                         uint64_t arrival_ns);
+
+/* CLOCK_REALTIME minus CLOCK_MONOTONIC, measured once at start (lp_clock_init). */
+extern uint64_t lp_realtime_offset_ns;
+void lp_clock_init(void);
 
 #endif

@@ -122,9 +122,12 @@ void lp_report_print(const struct lp_run *r, const struct lp_report *o, FILE *f)
                 "  server: %.2f CPU s in window (%.2f cores), %.0f pkt per CPU s, RSS %ld kB "
                 "(%.1f kB per call)\n",
                 r->server_cpu_s, o->server_cores, o->pps_per_core, r->rss_kb, o->rss_per_call_kb);
-    fprintf(f, "  keyframe requests %llu, SRTP errors %llu, send errors %llu, setup %.2f s\n",
+    fprintf(f,
+            "  keyframe requests %llu, SRTP errors %llu, send errors %llu, setup %.2f s, load "
+            "peer %.2f cores\n",
             (unsigned long long)o->plis, (unsigned long long)o->srtp_errors,
-            (unsigned long long)o->send_errors, r->setup_s);
+            (unsigned long long)o->send_errors, r->setup_s,
+            o->window_s > 0 ? r->self_cpu_s / o->window_s : 0);
 }
 
 void lp_report_csv(const struct lp_run *r, const struct lp_report *o, const char *path)
@@ -140,17 +143,18 @@ void lp_report_csv(const struct lp_run *r, const struct lp_report *o, const char
         fprintf(f, "label,mode,calls,calls_up,window_s,sent,received,lost,loss_pct,fwd_pps,"
                    "server_cpu_s,server_cores,pps_per_core,lat_p50_us,lat_p99_us,lat_p999_us,"
                    "lat_max_us,jitter_ms,rss_kb,rss_per_call_kb,first_media_p50_ms,"
-                   "first_media_p95_ms,first_key_p50_ms,first_key_p95_ms,setup_s,video_kbps\n");
+                   "first_media_p95_ms,first_key_p50_ms,first_key_p95_ms,setup_s,video_kbps,"
+                   "loadpeer_cores\n");
     fprintf(f,
             "%s,%s,%u,%u,%.2f,%llu,%llu,%llu,%.4f,%.0f,%.2f,%.3f,%.0f,%.1f,%.1f,%.1f,%.1f,"
-            "%.3f,%ld,%.1f,%.1f,%.1f,%.1f,%.1f,%.2f,%.0f\n",
+            "%.3f,%ld,%.1f,%.1f,%.1f,%.1f,%.1f,%.2f,%.0f,%.3f\n",
             r->opt.label, r->opt.mode, r->ncalls, o->calls_up, o->window_s,
             (unsigned long long)o->sent, (unsigned long long)o->received,
             (unsigned long long)o->lost, o->loss_pct, o->fwd_pps, r->server_cpu_s, o->server_cores,
             o->pps_per_core, o->lat_p50_us, o->lat_p99_us, o->lat_p999_us, o->lat_max_us,
             o->jitter_ms, r->rss_kb, o->rss_per_call_kb, o->first_media_p50_ms,
             o->first_media_p95_ms, o->first_key_p50_ms, o->first_key_p95_ms, r->setup_s,
-            r->media.video_kbps);
+            r->media.video_kbps, o->window_s > 0 ? r->self_cpu_s / o->window_s : 0);
     fclose(f);
 }
 

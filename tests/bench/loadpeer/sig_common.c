@@ -216,6 +216,7 @@ void lp_hold(struct lp_run *r, struct lws_context *ctx)
     lp_progress(r, "peers receiving media", lp_count_flowing(r), want);
     lp_ws_service(ctx, (unsigned)(r->opt.warmup_s * 1000));
     double cpu0 = r->opt.server_pid > 0 ? lp_proc_cpu_s(r->opt.server_pid) : -1;
+    double self0 = lp_proc_cpu_s(getpid());
     uint64_t t0 = lp_now_ns();
     atomic_store(&r->measuring, 1);
     uint64_t end = t0 + (uint64_t)(r->opt.hold_s * 1e9);
@@ -226,6 +227,7 @@ void lp_hold(struct lp_run *r, struct lws_context *ctx)
     }
     atomic_store(&r->measuring, 0);
     r->window_ns = lp_now_ns() - t0;
+    r->self_cpu_s = lp_proc_cpu_s(getpid()) - self0;
     if (r->opt.server_pid > 0) {
         r->server_cpu_s = lp_proc_cpu_s(r->opt.server_pid) - cpu0;
         r->rss_kb = lp_proc_rss_kb(r->opt.server_pid);

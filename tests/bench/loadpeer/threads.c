@@ -58,21 +58,41 @@ double lp_hist_quantile_us(const struct lp_hist *h, double q)
     return (double)h->max_ns / 1000.0;
 }
 
+/* The kernel's receive time of a datagram (SO_TIMESTAMPNS, CLOCK_REALTIME) on the monotonic
+ * clock, or now when it is missing. Using the arrival in the socket, not the moment this
+ * thread got to it, keeps the load peer's own scheduling delays out of the relay latency. */
+static uint64_t arrival_ns(struct msghdr *h)
+{
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+            struct timespec ts;
+            memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+            uint64_t rt = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+            return rt - lp_realtime_offset_ns;
+        }
+    }
+    return lp_now_ns();
+}
+
 static void drain(struct lp_thread *t, struct lp_peer *p)
 {
     static __thread uint8_t bufs[RECV_BATCH][LP_PKT_MAX + 64];
+    static __thread uint8_t ctl[RECV_BATCH][CMSG_SPACE(sizeof(struct timespec)) + 64];
     struct iovec iov[RECV_BATCH];
     struct mmsghdr msgs[RECV_BATCH];
     for (;;) {
         for (unsigned i = 0; i < RECV_BATCH; i++) {
             iov[i] = (struct iovec){.iov_base = bufs[i], .iov_len = sizeof(bufs[i])};
-            msgs[i].msg_hdr = (struct msghdr){.msg_iov = &iov[i], .msg_iovlen = 1};
+            msgs[i].msg_hdr = (struct msghdr){.msg_iov = &iov[i],
+                                              .msg_iovlen = 1,
+                                              .msg_control = ctl[i],
+                                              .msg_controllen = sizeof(ctl[i])};
         }
         int n = recvmmsg(p->fd, msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
         if (n <= 0)
             return;
         for (int i = 0; i < n; i++)
-            lp_peer_input(t, p, bufs[i], msgs[i].msg_len);
+            lp_peer_input(t, p, bufs[i], msgs[i].msg_len, arrival_ns(&msgs[i].msg_hdr));
         if (n < RECV_BATCH)
             return;
     }
