@@ -204,6 +204,7 @@ for n in $steps; do
         --setup-timeout 60 --threads "$threads" --video-kbps "$video_kbps" --size "$size" \
         --server-pid "$server_pid" --csv "$csv" --label "$s" --media-cache "$media" \
         >"$work/last.txt" 2>"$work/last.err" || true
+      echo "$s,$n,$r,$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)" >>"$out/loadavg.csv"
       sed 's/^/    /' "$work/last.txt"
       grep -v '^\[' "$work/last.err" | grep -v '^loadpeer: [0-9]* Opus' | head -5 | sed 's/^/    ! /' || true
       stop_server

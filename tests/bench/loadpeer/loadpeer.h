@@ -100,6 +100,7 @@ struct lp_peer {
 
     /* Media thread only. */
     int fd;
+    uint16_t local_port;
     const char *fail;
     struct dtls_conn *dtls;
     struct srtp_session srtp;
@@ -111,6 +112,9 @@ struct lp_peer {
     uint64_t media_start_ns;
     uint64_t next_audio_ns, next_video_ns;
     size_t audio_idx, video_idx;
+    const struct lp_frame *frame; /* the video frame being paced out, NULL when done */
+    size_t frame_off;
+    uint16_t frame_pid;
     uint16_t audio_seq, video_seq, picture_id;
     uint32_t audio_ts, video_ts;
     uint32_t sent_seq[2];

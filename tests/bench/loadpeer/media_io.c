@@ -1,6 +1,7 @@
 /* Sending the pre-encoded frames as RTP (RFC 3550; VP8 payload per RFC 7741) with the
  * measurement trailer, and measuring what arrives. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -96,25 +97,43 @@ static void send_audio(struct lp_thread *t, struct lp_peer *p)
     p->audio_ts += 960;
 }
 
-/* RFC 7741 §4.2: X and S (first fragment), I with a 15-bit PictureID. */
-static void send_video(struct lp_thread *t, struct lp_peer *p)
+/* RFC 7741 §4.2: X and S (first fragment), I with a 15-bit PictureID. Sends at most `budget`
+ * packets of the current frame; a browser's pacer spreads a frame the same way instead of
+ * bursting it, and a burst of every call's keyframe at once would only measure socket buffers. */
+static void send_video_packets(struct lp_thread *t, struct lp_peer *p, unsigned budget)
 {
-    const struct lp_media *m = &t->run->media;
-    const struct lp_frame *f = &m->video[p->video_idx];
-    p->video_idx = (p->video_idx + 1) % m->video_count;
-    uint16_t pid = p->picture_id++ & 0x7FFF;
-    size_t off = 0;
-    while (off < f->len) {
-        size_t n = f->len - off;
+    const struct lp_frame *f = p->frame;
+    while (f && budget-- > 0) {
+        size_t n = f->len - p->frame_off;
         if (n > LP_RTP_PAYLOAD_MAX)
             n = LP_RTP_PAYLOAD_MAX;
-        uint8_t desc[4] = {(uint8_t)(0x80 | (off == 0 ? 0x10 : 0)), 0x80,
+        uint16_t pid = p->frame_pid;
+        uint8_t desc[4] = {(uint8_t)(0x80 | (p->frame_off == 0 ? 0x10 : 0)), 0x80,
                            (uint8_t)(0x80 | (pid >> 8)), (uint8_t)pid};
-        queue_packet(t, p, LP_VIDEO, off + n == f->len, desc, sizeof(desc), f->data + off, n);
-        off += n;
+        bool last = p->frame_off + n == f->len;
+        queue_packet(t, p, LP_VIDEO, last, desc, sizeof(desc), f->data + p->frame_off, n);
+        p->frame_off += n;
+        if (last) {
+            f = p->frame = NULL;
+            p->video_ts += 90000 / t->run->media.fps;
+        }
     }
-    p->video_ts += 90000 / t->run->media.fps;
 }
+
+static void start_video_frame(struct lp_thread *t, struct lp_peer *p)
+{
+    if (p->frame) /* the pacer is a frame behind: the rest goes now */
+        send_video_packets(t, p, UINT32_MAX);
+    const struct lp_media *m = &t->run->media;
+    p->frame = &m->video[p->video_idx];
+    p->video_idx = (p->video_idx + 1) % m->video_count;
+    p->frame_off = 0;
+    p->frame_pid = p->picture_id++ & 0x7FFF;
+}
+
+/* Packets per 1 ms tick: 2 × 1.1 kB a millisecond is about 18 Mbit/s, well above the video
+ * rate (as a browser's pacer runs at a multiple of it) and yet no burst. */
+#define PACE_PER_TICK 2
 
 void lp_peer_send_due(struct lp_thread *t, struct lp_peer *p, uint64_t now_ns)
 {
@@ -130,9 +149,10 @@ void lp_peer_send_due(struct lp_thread *t, struct lp_peer *p, uint64_t now_ns)
         p->next_audio_ns += AUDIO_PERIOD_NS;
     }
     while (p->next_video_ns <= now_ns) {
-        send_video(t, p);
+        start_video_frame(t, p);
         p->next_video_ns += vperiod;
     }
+    send_video_packets(t, p, PACE_PER_TICK);
     if (t->nout)
         flush_batch(t, p);
 }
@@ -150,7 +170,7 @@ static void on_rtcp(struct lp_peer *p, uint8_t *buf, size_t len)
         uint8_t fmt = buf[off] & 0x1F, pt = buf[off + 1];
         size_t plen = ((size_t)buf[off + 2] << 8 | buf[off + 3]) * 4 + 4;
         if ((pt == 206 && fmt == 1) || (pt == 206 && fmt == 4)) {
-            p->video_idx = 0;
+            p->video_idx = 0; /* the next frame started is the keyframe */
             p->plis++;
         }
         off += plen;

@@ -91,6 +91,7 @@ int lp_peer_socket(struct lp_peer *p)
         p->fd = -1;
         return -1;
     }
+    p->local_port = lp_peer_port(p);
     return 0;
 }
 

@@ -47,6 +47,39 @@ static void peer_counts(const struct lp_peer *p, struct lp_report *o, double *ji
     }
 }
 
+static bool own_port(const struct lp_run *r, unsigned port)
+{
+    for (unsigned c = 0; c < r->ncalls; c++)
+        for (int k = 0; k < 2; k++)
+            if (r->calls[c].peer[k].local_port == port)
+                return true;
+    return false;
+}
+
+/* Sums the `drops` column of /proc/net/udp (the last field of each socket's line). */
+static void udp_drops(const struct lp_run *r, struct lp_report *o)
+{
+    FILE *f = fopen("/proc/net/udp", "r");
+    if (!f)
+        return;
+    char line[512];
+    while (fgets(line, sizeof(line), f)) {
+        unsigned port;
+        if (sscanf(line, " %*u: %*x:%x", &port) != 1)
+            continue;
+        /* The drops column is the last field; lines may end in spaces. */
+        unsigned long long drops = 0;
+        char *save = NULL;
+        for (char *tok = strtok_r(line, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save))
+            drops = strtoull(tok, NULL, 10);
+        if (own_port(r, port))
+            o->drops_self += drops;
+        else
+            o->drops_other += drops;
+    }
+    fclose(f);
+}
+
 void lp_report_compute(struct lp_run *r, struct lp_report *o)
 {
     memset(o, 0, sizeof(*o));
@@ -90,6 +123,7 @@ void lp_report_compute(struct lp_run *r, struct lp_report *o)
     o->fwd_pps = o->window_s > 0 ? (double)o->window_packets / o->window_s : 0;
     o->pps_per_core = r->server_cpu_s > 0 ? (double)o->window_packets / r->server_cpu_s : -1;
     o->server_cores = o->window_s > 0 ? r->server_cpu_s / o->window_s : 0;
+    udp_drops(r, o);
     o->rss_per_call_kb =
         r->rss_kb > 0 && r->rss_base_kb > 0 ? (double)(r->rss_kb - r->rss_base_kb) / r->ncalls : -1;
 }
@@ -122,6 +156,8 @@ void lp_report_print(const struct lp_run *r, const struct lp_report *o, FILE *f)
                 "  server: %.2f CPU s in window (%.2f cores), %.0f pkt per CPU s, RSS %ld kB "
                 "(%.1f kB per call)\n",
                 r->server_cpu_s, o->server_cores, o->pps_per_core, r->rss_kb, o->rss_per_call_kb);
+    fprintf(f, "  receive-buffer drops: %llu at the load peer's sockets, %llu at the server's\n",
+            (unsigned long long)o->drops_self, (unsigned long long)o->drops_other);
     fprintf(f,
             "  keyframe requests %llu, SRTP errors %llu, send errors %llu, setup %.2f s, load "
             "peer %.2f cores\n",
@@ -144,17 +180,18 @@ void lp_report_csv(const struct lp_run *r, const struct lp_report *o, const char
                    "server_cpu_s,server_cores,pps_per_core,lat_p50_us,lat_p99_us,lat_p999_us,"
                    "lat_max_us,jitter_ms,rss_kb,rss_per_call_kb,first_media_p50_ms,"
                    "first_media_p95_ms,first_key_p50_ms,first_key_p95_ms,setup_s,video_kbps,"
-                   "loadpeer_cores\n");
+                   "loadpeer_cores,drops_loadpeer,drops_server\n");
     fprintf(f,
             "%s,%s,%u,%u,%.2f,%llu,%llu,%llu,%.4f,%.0f,%.2f,%.3f,%.0f,%.1f,%.1f,%.1f,%.1f,"
-            "%.3f,%ld,%.1f,%.1f,%.1f,%.1f,%.1f,%.2f,%.0f,%.3f\n",
+            "%.3f,%ld,%.1f,%.1f,%.1f,%.1f,%.1f,%.2f,%.0f,%.3f,%llu,%llu\n",
             r->opt.label, r->opt.mode, r->ncalls, o->calls_up, o->window_s,
             (unsigned long long)o->sent, (unsigned long long)o->received,
             (unsigned long long)o->lost, o->loss_pct, o->fwd_pps, r->server_cpu_s, o->server_cores,
             o->pps_per_core, o->lat_p50_us, o->lat_p99_us, o->lat_p999_us, o->lat_max_us,
             o->jitter_ms, r->rss_kb, o->rss_per_call_kb, o->first_media_p50_ms,
             o->first_media_p95_ms, o->first_key_p50_ms, o->first_key_p95_ms, r->setup_s,
-            r->media.video_kbps, o->window_s > 0 ? r->self_cpu_s / o->window_s : 0);
+            r->media.video_kbps, o->window_s > 0 ? r->self_cpu_s / o->window_s : 0,
+            (unsigned long long)o->drops_self, (unsigned long long)o->drops_other);
     fclose(f);
 }
 

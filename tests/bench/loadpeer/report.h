@@ -24,6 +24,9 @@ struct lp_report {
     uint64_t plis, srtp_errors, send_errors;
     const char *first_failure;
     int srtp_profile;
+    /* Datagrams the kernel dropped for full receive buffers (/proc/net/udp), at the load
+     * peer's sockets and at every other socket of the namespace (the server's). */
+    uint64_t drops_self, drops_other;
 };
 
 void lp_report_compute(struct lp_run *r, struct lp_report *out);
