@@ -201,7 +201,7 @@ for n in $steps; do
       url=http://localhost:8080
       [ "$s" = janus ] && url=ws://127.0.0.1:8188
       "$loadpeer" --mode "$s" --url "$url" --calls "$n" --hold "$hold" --warmup 1 \
-        --setup-timeout 60 --threads "$threads" --video-kbps "$video_kbps" --size "$size" \
+        --setup-timeout 30 --threads "$threads" --video-kbps "$video_kbps" --size "$size" \
         --server-pid "$server_pid" --csv "$csv" --label "$s" --media-cache "$media" \
         >"$work/last.txt" 2>"$work/last.err" || true
       echo "$s,$n,$r,$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)" >>"$out/loadavg.csv"

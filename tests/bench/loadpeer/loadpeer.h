@@ -122,6 +122,9 @@ struct lp_peer {
     uint64_t plis;
     struct lp_rx rx[2];
     uint64_t first_media_ns, first_key_ns;
+    /* Where the time to first media goes: the server's description arrived (main thread,
+     * before PEER_START), ICE answered, SRTP keyed. */
+    uint64_t offer_ns, ice_ns, keyed_ns;
     uint64_t srtp_errors, foreign;
 };
 

@@ -186,6 +186,7 @@ static void on_stun(struct lp_peer *p, uint64_t now_us, const uint8_t *buf, size
         return;
     }
     atomic_store(&p->phase, PEER_DTLS);
+    p->ice_ns = lp_now_ns();
     p->next_consent_us = now_us + 5000000;
     flush_dtls(p);
 }
@@ -211,6 +212,7 @@ static void on_dtls(struct lp_peer *p, uint64_t now_us, const uint8_t *buf, size
     p->srtp_profile = k.profile;
     p->srtp_ready = true;
     uint64_t now = lp_now_ns();
+    p->keyed_ns = now;
     p->media_start_ns = now;
     p->next_audio_ns = now;
     p->next_video_ns = now;

@@ -1,4 +1,5 @@
 /* Turning the peers' counters and the latency histogram into the run's numbers. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -80,34 +81,49 @@ static void udp_drops(const struct lp_run *r, struct lp_report *o)
     fclose(f);
 }
 
+/* The q-quantile over every peer of (its timestamp at `field` - the call's accept), in ms;
+ * -1 when no peer got there. */
+static double since_accept(const struct lp_run *r, size_t field, double q)
+{
+    double *v = calloc(2 * (size_t)r->ncalls, sizeof(double));
+    size_t n = 0;
+    for (unsigned c = 0; c < r->ncalls && v; c++) {
+        const struct lp_call *call = &r->calls[c];
+        for (int k = 0; k < 2; k++) {
+            uint64_t t;
+            memcpy(&t, (const char *)&call->peer[k] + field, sizeof(t));
+            if (t && call->accept_ns && t >= call->accept_ns)
+                v[n++] = (double)(t - call->accept_ns) / 1e6;
+        }
+    }
+    double out = v ? quantile(v, n, q) : -1;
+    free(v);
+    return out;
+}
+
 void lp_report_compute(struct lp_run *r, struct lp_report *o)
 {
     memset(o, 0, sizeof(*o));
-    size_t n = 2 * (size_t)r->ncalls, nm = 0, nk = 0, nj = 0;
-    double *media = calloc(n, sizeof(double)), *key = calloc(n, sizeof(double));
+    size_t n = 2 * (size_t)r->ncalls, nj = 0;
     double *jit = calloc(n, sizeof(double));
-    for (unsigned c = 0; c < r->ncalls && media && key && jit; c++) {
-        const struct lp_call *call = &r->calls[c];
+    for (unsigned c = 0; c < r->ncalls && jit; c++) {
         bool up = true;
         for (int k = 0; k < 2; k++) {
-            const struct lp_peer *p = &call->peer[k];
+            const struct lp_peer *p = &r->calls[c].peer[k];
             peer_counts(p, o, jit, &nj);
             up = up && p->first_media_ns;
-            if (p->first_media_ns && call->accept_ns)
-                media[nm++] = (double)(p->first_media_ns - call->accept_ns) / 1e6;
-            if (p->first_key_ns && call->accept_ns)
-                key[nk++] = (double)(p->first_key_ns - call->accept_ns) / 1e6;
         }
         o->calls_up += up;
     }
     o->loss_pct = o->expected ? 100.0 * (double)o->lost / (double)o->expected : 0;
-    o->first_media_p50_ms = quantile(media, nm, 0.5);
-    o->first_media_p95_ms = quantile(media, nm, 0.95);
-    o->first_key_p50_ms = quantile(key, nk, 0.5);
-    o->first_key_p95_ms = quantile(key, nk, 0.95);
+    o->first_media_p50_ms = since_accept(r, offsetof(struct lp_peer, first_media_ns), 0.5);
+    o->first_media_p95_ms = since_accept(r, offsetof(struct lp_peer, first_media_ns), 0.95);
+    o->first_key_p50_ms = since_accept(r, offsetof(struct lp_peer, first_key_ns), 0.5);
+    o->first_key_p95_ms = since_accept(r, offsetof(struct lp_peer, first_key_ns), 0.95);
+    o->offer_p50_ms = since_accept(r, offsetof(struct lp_peer, offer_ns), 0.5);
+    o->ice_p50_ms = since_accept(r, offsetof(struct lp_peer, ice_ns), 0.5);
+    o->keyed_p50_ms = since_accept(r, offsetof(struct lp_peer, keyed_ns), 0.5);
     o->jitter_ms = quantile(jit, nj, 0.5);
-    free(media);
-    free(key);
     free(jit);
     struct lp_hist *h = calloc(1, sizeof(*h));
     if (h) {
@@ -151,6 +167,10 @@ void lp_report_print(const struct lp_run *r, const struct lp_report *o, FILE *f)
             o->lat_p50_us, o->lat_p99_us, o->lat_p999_us, o->lat_max_us, o->jitter_ms);
     fprintf(f, "  accept → first media ms: p50 %.1f p95 %.1f; → first keyframe p50 %.1f p95 %.1f\n",
             o->first_media_p50_ms, o->first_media_p95_ms, o->first_key_p50_ms, o->first_key_p95_ms);
+    fprintf(
+        f,
+        "  of which, p50 ms after accept: description %.1f, ICE answered %.1f, SRTP keyed %.1f\n",
+        o->offer_p50_ms, o->ice_p50_ms, o->keyed_p50_ms);
     if (r->opt.server_pid > 0)
         fprintf(f,
                 "  server: %.2f CPU s in window (%.2f cores), %.0f pkt per CPU s, RSS %ld kB "
@@ -176,14 +196,15 @@ void lp_report_csv(const struct lp_run *r, const struct lp_report *o, const char
         return;
     }
     if (fresh)
-        fprintf(f, "label,mode,calls,calls_up,window_s,sent,received,lost,loss_pct,fwd_pps,"
-                   "server_cpu_s,server_cores,pps_per_core,lat_p50_us,lat_p99_us,lat_p999_us,"
-                   "lat_max_us,jitter_ms,rss_kb,rss_per_call_kb,first_media_p50_ms,"
-                   "first_media_p95_ms,first_key_p50_ms,first_key_p95_ms,setup_s,video_kbps,"
-                   "loadpeer_cores,drops_loadpeer,drops_server\n");
+        fprintf(
+            f, "label,mode,calls,calls_up,window_s,sent,received,lost,loss_pct,fwd_pps,"
+               "server_cpu_s,server_cores,pps_per_core,lat_p50_us,lat_p99_us,lat_p999_us,"
+               "lat_max_us,jitter_ms,rss_kb,rss_per_call_kb,first_media_p50_ms,"
+               "first_media_p95_ms,first_key_p50_ms,first_key_p95_ms,setup_s,video_kbps,"
+               "loadpeer_cores,drops_loadpeer,drops_server,offer_p50_ms,ice_p50_ms,keyed_p50_ms\n");
     fprintf(f,
             "%s,%s,%u,%u,%.2f,%llu,%llu,%llu,%.4f,%.0f,%.2f,%.3f,%.0f,%.1f,%.1f,%.1f,%.1f,"
-            "%.3f,%ld,%.1f,%.1f,%.1f,%.1f,%.1f,%.2f,%.0f,%.3f,%llu,%llu\n",
+            "%.3f,%ld,%.1f,%.1f,%.1f,%.1f,%.1f,%.2f,%.0f,%.3f,%llu,%llu,%.1f,%.1f,%.1f\n",
             r->opt.label, r->opt.mode, r->ncalls, o->calls_up, o->window_s,
             (unsigned long long)o->sent, (unsigned long long)o->received,
             (unsigned long long)o->lost, o->loss_pct, o->fwd_pps, r->server_cpu_s, o->server_cores,
@@ -191,7 +212,8 @@ void lp_report_csv(const struct lp_run *r, const struct lp_report *o, const char
             o->jitter_ms, r->rss_kb, o->rss_per_call_kb, o->first_media_p50_ms,
             o->first_media_p95_ms, o->first_key_p50_ms, o->first_key_p95_ms, r->setup_s,
             r->media.video_kbps, o->window_s > 0 ? r->self_cpu_s / o->window_s : 0,
-            (unsigned long long)o->drops_self, (unsigned long long)o->drops_other);
+            (unsigned long long)o->drops_self, (unsigned long long)o->drops_other, o->offer_p50_ms,
+            o->ice_p50_ms, o->keyed_p50_ms);
     fclose(f);
 }
 

@@ -21,6 +21,7 @@ struct lp_report {
     double rss_per_call_kb;
     double first_media_p50_ms, first_media_p95_ms;
     double first_key_p50_ms, first_key_p95_ms;
+    double offer_p50_ms, ice_p50_ms, keyed_p50_ms; /* from accept, the steps before media */
     uint64_t plis, srtp_errors, send_errors;
     const char *first_failure;
     int srtp_profile;

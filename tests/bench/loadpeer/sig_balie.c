@@ -149,6 +149,7 @@ static void on_offer(struct lp_run *r, struct lp_peer *p, const char *sdp)
         return;
     }
     p->remote = addr;
+    p->offer_ns = lp_now_ns();
     r->media_addr = addr;
     static char answer[8192];
     if (lp_sdp_write(p, r, false, answer, sizeof(answer)) < 0)
@@ -242,7 +243,10 @@ static int connect_all(struct lp_run *r, struct lws_context *ctx)
     }
 }
 
-/* Citizens join; each agent accepts its own citizen's call as soon as it is queued. */
+/* Citizens join first; then each agent goes available and at once accepts its own citizen's
+ * call. Had every agent been available while the others accept, each change of the queue
+ * would go to all of them (N² messages): a load pattern no counter has, where agents are few
+ * and each is busy as soon as it accepts. */
 static void match_all(struct lp_run *r, struct lws_context *ctx)
 {
     for (unsigned i = 0; i < r->ncalls; i++) {
@@ -250,13 +254,17 @@ static void match_all(struct lp_run *r, struct lws_context *ctx)
         if (r->opt.service && r->opt.service[0])
             json_object_set_new(j, "service", json_string(r->opt.service));
         send_json(&r->calls[i].peer[LP_CITIZEN], j);
-        send_json(&r->calls[i].peer[LP_AGENT],
-                  json_pack("{s:s, s:s}", "type", "presence", "status", "available"));
     }
     uint64_t deadline = lp_now_ns() + (uint64_t)(r->opt.setup_timeout_s * 1e9);
-    unsigned matched = 0;
-    while (matched < r->ncalls && lp_now_ns() < deadline) {
+    unsigned matched = 0, queued = 0;
+    while (queued < r->ncalls && lp_now_ns() < deadline) {
         lp_ws_service(ctx, 20);
+        queued = 0;
+        for (unsigned i = 0; i < r->ncalls; i++)
+            queued += r->calls[i].id[0] != 0;
+        lp_progress(r, "citizens queued", queued, r->ncalls);
+    }
+    while (matched < r->ncalls && lp_now_ns() < deadline) {
         matched = 0;
         for (unsigned i = 0; i < r->ncalls; i++) {
             struct lp_call *c = &r->calls[i];
@@ -264,10 +272,12 @@ static void match_all(struct lp_run *r, struct lws_context *ctx)
             if (c->id[0] && !a->accepted) {
                 a->accepted = true;
                 c->accept_ns = lp_now_ns();
+                send_json(a, json_pack("{s:s, s:s}", "type", "presence", "status", "available"));
                 send_json(a, json_pack("{s:s, s:s}", "type", "accept", "call", c->id));
             }
             matched += c->matched;
         }
+        lp_ws_service(ctx, 20);
         lp_progress(r, "calls accepted", matched, r->ncalls);
     }
 }

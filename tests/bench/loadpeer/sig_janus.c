@@ -66,6 +66,7 @@ static bool use_remote(struct lp_run *r, struct lp_peer *p, const char *sdp)
         return false;
     }
     p->remote = addr;
+    p->offer_ns = lp_now_ns();
     r->media_addr = addr;
     return true;
 }
