@@ -240,25 +240,7 @@ for s in $servers; do
 done | tee "$out/capacity.txt"
 
 if command -v gnuplot >/dev/null; then
-  gnuplot <<PLOT
-set terminal pngcairo size 1200,500 font ",10"
-set output "$out/bench.png"
-set datafile separator ","
-set multiplot layout 1,2 title "Balie vs Janus videocall: $size VP8 ~${video_kbps} kbit/s + Opus per direction, $(nproc) cores"
-set key top left
-set grid
-set xlabel "concurrent calls"
-set ylabel "server CPU (cores)"
-plot "< grep '^balie' $out/summary.csv" using 2:7 with linespoints lw 2 title "Balie", \
-     "< grep '^janus' $out/summary.csv" using 2:7 with linespoints lw 2 title "Janus"
-set ylabel "one-way latency through the server (µs)"
-set logscale y
-plot "< grep '^balie' $out/summary.csv" using 2:9 with linespoints lw 2 title "Balie p50", \
-     "< grep '^balie' $out/summary.csv" using 2:10 with linespoints lw 2 title "Balie p99", \
-     "< grep '^janus' $out/summary.csv" using 2:9 with linespoints lw 2 dt 2 title "Janus p50", \
-     "< grep '^janus' $out/summary.csv" using 2:10 with linespoints lw 2 dt 2 title "Janus p99"
-unset multiplot
-PLOT
-  echo "plot: $out/bench.png"
+  "$root/tests/bench/plot.sh" "$out" \
+    "Balie vs Janus videocall: $size VP8 at $video_kbps kbit/s and Opus per direction, $(nproc) cores" 2>/dev/null
 fi
 echo "results: $csv, $out/summary.csv"
