@@ -145,6 +145,23 @@ static int setup_calls(struct lp_run *r)
     return 0;
 }
 
+static void free_calls(struct lp_run *r)
+{
+    for (unsigned i = 0; i < r->ncalls; i++)
+        for (int k = 0; k < 2; k++) {
+            struct lp_peer *p = &r->calls[i].peer[k];
+            if (p->dtls)
+                dtls_conn_free(p->dtls);
+            if (p->srtp_ready)
+                srtp_session_free(&p->srtp);
+            if (p->fd >= 0)
+                close(p->fd);
+            free(p->rxbuf);
+        }
+    free(r->calls);
+    free(r->threads);
+}
+
 static void raise_fd_limit(void)
 {
     struct rlimit rl;
@@ -191,6 +208,7 @@ int main(int argc, char **argv)
     if (run.opt.csv)
         lp_report_csv(&run, &rep, run.opt.csv);
     int verdict = lp_report_verdict(&run, &rep, stderr);
+    free_calls(&run);
     lp_media_free(&run.media);
     dtls_identity_free(lp_identity);
     return rc != 0 ? 1 : verdict;
