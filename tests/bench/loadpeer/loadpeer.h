@@ -126,6 +126,9 @@ struct lp_peer {
      * before PEER_START), ICE answered, SRTP keyed. */
     uint64_t offer_ns, ice_ns, keyed_ns;
     uint64_t srtp_errors, foreign;
+    /* Handshake datagrams: more than a handshake needs means a retransmission; `dtls_early`
+     * came before our ICE check was answered and were dropped. */
+    unsigned dtls_out, dtls_in, dtls_early;
 };
 
 struct lp_call {

@@ -66,7 +66,8 @@ static void queue_packet(struct lp_thread *t, struct lp_peer *p, enum lp_kind ki
     put32(b + 4, video ? p->video_ts : p->audio_ts);
     put32(b + 8, video ? p->video_ssrc : p->audio_ssrc);
     size_t off = 12;
-    memcpy(b + off, pre, pre_len);
+    if (pre_len)
+        memcpy(b + off, pre, pre_len);
     off += pre_len;
     memcpy(b + off, data, len);
     off += len;

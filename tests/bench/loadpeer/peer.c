@@ -161,8 +161,10 @@ static void flush_dtls(struct lp_peer *p)
 {
     uint8_t buf[DTLS_MTU + 64];
     size_t n;
-    while ((n = dtls_conn_poll(p->dtls, buf, sizeof(buf))) > 0)
+    while ((n = dtls_conn_poll(p->dtls, buf, sizeof(buf))) > 0) {
         send_raw(p, buf, n);
+        p->dtls_out++;
+    }
 }
 
 static void on_stun(struct lp_peer *p, uint64_t now_us, const uint8_t *buf, size_t len)
@@ -193,8 +195,11 @@ static void on_stun(struct lp_peer *p, uint64_t now_us, const uint8_t *buf, size
 
 static void on_dtls(struct lp_peer *p, uint64_t now_us, const uint8_t *buf, size_t len)
 {
-    if (!p->dtls)
+    if (!p->dtls) {
+        p->dtls_early++;
         return;
+    }
+    p->dtls_in++;
     dtls_conn_input(p->dtls, now_us, buf, len);
     flush_dtls(p);
     enum dtls_state st = dtls_conn_state(p->dtls);

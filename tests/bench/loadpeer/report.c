@@ -28,6 +28,9 @@ static void peer_counts(const struct lp_peer *p, struct lp_report *o, double *ji
     o->plis += p->plis;
     o->srtp_errors += p->srtp_errors;
     o->send_errors += p->send_errors;
+    o->dtls_out += p->dtls_out;
+    o->dtls_in += p->dtls_in;
+    o->dtls_early += p->dtls_early;
     if (p->srtp_profile)
         o->srtp_profile = p->srtp_profile;
     for (int k = 0; k < 2; k++) {
@@ -176,6 +179,9 @@ void lp_report_print(const struct lp_run *r, const struct lp_report *o, FILE *f)
                 "  server: %.2f CPU s in window (%.2f cores), %.0f pkt per CPU s, RSS %ld kB "
                 "(%.1f kB per call)\n",
                 r->server_cpu_s, o->server_cores, o->pps_per_core, r->rss_kb, o->rss_per_call_kb);
+    fprintf(f, "  DTLS datagrams per peer: %.1f sent, %.1f received, %.2f before ICE (dropped)\n",
+            (double)o->dtls_out / (2.0 * r->ncalls), (double)o->dtls_in / (2.0 * r->ncalls),
+            (double)o->dtls_early / (2.0 * r->ncalls));
     fprintf(f, "  receive-buffer drops: %llu at the load peer's sockets, %llu at the server's\n",
             (unsigned long long)o->drops_self, (unsigned long long)o->drops_other);
     fprintf(f,

@@ -28,6 +28,7 @@ struct lp_report {
     /* Datagrams the kernel dropped for full receive buffers (/proc/net/udp), at the load
      * peer's sockets and at every other socket of the namespace (the server's). */
     uint64_t drops_self, drops_other;
+    uint64_t dtls_out, dtls_in, dtls_early;
 };
 
 void lp_report_compute(struct lp_run *r, struct lp_report *out);
