@@ -130,6 +130,7 @@ if want e2e && ls tests/e2e/*.test.* >/dev/null 2>&1; then
 fi
 if want bench-smoke; then
   # The load peer: 2 calls of real Opus and VP8 for 3 s through the release build.
+  run_suite "bench: load peer unit" build/release/tests/bench/test_loadpeer --jobs 1
   run_suite "bench: load peer smoke" tests/bench/smoke.sh build/release
 fi
 if want deploy; then
