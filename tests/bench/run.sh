@@ -7,6 +7,7 @@
 #   tests/bench/run.sh [--steps "25 50 100 200 300 400"] [--hold 8] [--rounds 2]
 #                      [--servers "balie janus"] [--out DIR] [--p99-target-us 150]
 #                      [--workers 2] [--threads 1] [--video-kbps 2000] [--size 1280x720]
+#                      [--accept-rate 20]  (calls started per second; 0 = all at once)
 #                      [--nice N]   (servers and load peer alike; on a shared machine, N < 0 keeps
 #                                    other work from deciding the latency)
 set -euo pipefail
@@ -23,6 +24,7 @@ video_kbps=2000
 size=1280x720
 build=$root/build/release
 nice_n=0
+accept_rate=20
 args=("$@")
 while [ $# -gt 0 ]; do
   case $1 in
@@ -38,6 +40,7 @@ while [ $# -gt 0 ]; do
     --size) size=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
     --nice) nice_n=$2; shift 2 ;;
+    --accept-rate) accept_rate=$2; shift 2 ;;
     *) echo "unknown option $1"; exit 2 ;;
   esac
 done
@@ -193,7 +196,7 @@ case " $servers " in *" janus "*) write_janus_config ;; esac
 csv=$out/results.csv
 rm -f "$csv"
 media=$out/../media-$size-$video_kbps.bin
-echo "benchmark: steps [$steps], hold $hold s, $rounds rounds, servers [$servers], Balie workers $workers, nice $nice_n"
+echo "benchmark: steps [$steps], hold $hold s, $rounds rounds, servers [$servers], Balie workers $workers, $accept_rate calls started per second, nice $nice_n"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 nsteps=$(echo $steps | wc -w)
 i=0
@@ -206,7 +209,8 @@ for n in $steps; do
       url=http://localhost:8080
       [ "$s" = janus ] && url=ws://127.0.0.1:8188
       "$loadpeer" --mode "$s" --url "$url" --calls "$n" --hold "$hold" --warmup 1 \
-        --setup-timeout 30 --threads "$threads" --video-kbps "$video_kbps" --size "$size" \
+        --setup-timeout "$(awk -v n="$n" -v r="$accept_rate" 'BEGIN { print 30 + (r > 0 ? n / r : 0) }')" \
+        --accept-rate "$accept_rate" --threads "$threads" --video-kbps "$video_kbps" --size "$size" \
         --server-pid "$server_pid" --csv "$csv" --label "$s" --media-cache "$media" \
         >"$work/last.txt" 2>"$work/last.err" || true
       echo "$s,$n,$r,$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)" >>"$out/loadavg.csv"

@@ -167,6 +167,7 @@ struct lp_options {
     double hold_s;
     double warmup_s;
     double setup_timeout_s;
+    double accept_rate; /* calls accepted per second; 0 = all at once */
     unsigned video_kbps;
     unsigned width, height, fps;
     unsigned video_frames;
@@ -238,6 +239,8 @@ struct lws *lp_ws_connect(struct lws_context *ctx, const char *host, int port, c
                           const char *origin, const char *protocol, struct lp_peer *p);
 void lp_ws_queue(struct lp_peer *p, const char *text);
 void lp_ws_flush(struct lp_peer *p);
+/* How many calls may have been accepted `elapsed_ns` after the first (all when no rate). */
+unsigned lp_accept_allowance(const struct lp_run *r, uint64_t elapsed_ns);
 /* Services the WebSockets for up to `ms` milliseconds. */
 void lp_ws_service(struct lws_context *ctx, unsigned ms);
 /* Peers that have received media from the other side. */

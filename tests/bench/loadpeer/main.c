@@ -24,7 +24,8 @@ static void usage(void)
                     "  [--warmup S] [--setup-timeout S] [--threads N] [--service ID]\n"
                     "  [--video-kbps K] [--size WxH] [--fps F] [--video-frames N]\n"
                     "  [--server-pid PID] [--csv FILE] [--label TEXT] [--quiet]\n"
-                    "  [--max-loss-pct P] [--max-p99-ms M] [--media-cache FILE]\n");
+                    "  [--max-loss-pct P] [--max-p99-ms M] [--media-cache FILE]\n"
+                    "  [--accept-rate CALLS_PER_S]\n");
 }
 
 static int parse(int argc, char **argv, struct lp_options *o)
@@ -42,14 +43,17 @@ static int parse(int argc, char **argv, struct lp_options *o)
                              .height = 720,
                              .fps = 30,
                              .video_frames = 90};
-    static const struct option opts[] = {
-        {"mode", 1, 0, 'm'},        {"url", 1, 0, 'u'},          {"calls", 1, 0, 'n'},
-        {"hold", 1, 0, 'h'},        {"warmup", 1, 0, 'w'},       {"setup-timeout", 1, 0, 'T'},
-        {"threads", 1, 0, 't'},     {"service", 1, 0, 's'},      {"video-kbps", 1, 0, 'k'},
-        {"size", 1, 0, 'z'},        {"fps", 1, 0, 'f'},          {"video-frames", 1, 0, 'F'},
-        {"server-pid", 1, 0, 'p'},  {"csv", 1, 0, 'c'},          {"label", 1, 0, 'l'},
-        {"quiet", 0, 0, 'q'},       {"max-loss-pct", 1, 0, 'L'}, {"max-p99-ms", 1, 0, 'P'},
-        {"media-cache", 1, 0, 'C'}, {"help", 0, 0, '?'},         {0, 0, 0, 0}};
+    static const struct option opts[] = {{"mode", 1, 0, 'm'},         {"url", 1, 0, 'u'},
+                                         {"calls", 1, 0, 'n'},        {"hold", 1, 0, 'h'},
+                                         {"warmup", 1, 0, 'w'},       {"setup-timeout", 1, 0, 'T'},
+                                         {"threads", 1, 0, 't'},      {"service", 1, 0, 's'},
+                                         {"video-kbps", 1, 0, 'k'},   {"size", 1, 0, 'z'},
+                                         {"fps", 1, 0, 'f'},          {"video-frames", 1, 0, 'F'},
+                                         {"server-pid", 1, 0, 'p'},   {"csv", 1, 0, 'c'},
+                                         {"label", 1, 0, 'l'},        {"quiet", 0, 0, 'q'},
+                                         {"max-loss-pct", 1, 0, 'L'}, {"max-p99-ms", 1, 0, 'P'},
+                                         {"media-cache", 1, 0, 'C'},  {"accept-rate", 1, 0, 'R'},
+                                         {"help", 0, 0, '?'},         {0, 0, 0, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (ch) {
@@ -98,6 +102,9 @@ static int parse(int argc, char **argv, struct lp_options *o)
             break;
         case 'l':
             o->label = optarg;
+            break;
+        case 'R':
+            o->accept_rate = atof(optarg);
             break;
         case 'C':
             o->media_cache = optarg;

@@ -264,12 +264,16 @@ static void match_all(struct lp_run *r, struct lws_context *ctx)
             queued += r->calls[i].id[0] != 0;
         lp_progress(r, "citizens queued", queued, r->ncalls);
     }
+    uint64_t first = lp_now_ns();
+    unsigned sent = 0;
     while (matched < r->ncalls && lp_now_ns() < deadline) {
         matched = 0;
+        unsigned allowed = lp_accept_allowance(r, lp_now_ns() - first);
         for (unsigned i = 0; i < r->ncalls; i++) {
             struct lp_call *c = &r->calls[i];
             struct lp_peer *a = &c->peer[LP_AGENT];
-            if (c->id[0] && !a->accepted) {
+            if (c->id[0] && !a->accepted && sent < allowed) {
+                sent++;
                 a->accepted = true;
                 c->accept_ns = lp_now_ns();
                 send_json(a, json_pack("{s:s, s:s}", "type", "presence", "status", "available"));
@@ -277,7 +281,7 @@ static void match_all(struct lp_run *r, struct lws_context *ctx)
             }
             matched += c->matched;
         }
-        lp_ws_service(ctx, 20);
+        lp_ws_service(ctx, 5);
         lp_progress(r, "calls accepted", matched, r->ncalls);
     }
 }

@@ -130,6 +130,14 @@ void lp_ws_queue(struct lp_peer *p, const char *text)
         lws_callback_on_writable(p->wsi);
 }
 
+unsigned lp_accept_allowance(const struct lp_run *r, uint64_t elapsed_ns)
+{
+    if (r->opt.accept_rate <= 0)
+        return r->ncalls;
+    double n = 1.0 + (double)elapsed_ns / 1e9 * r->opt.accept_rate;
+    return n >= r->ncalls ? r->ncalls : (unsigned)n;
+}
+
 void lp_ws_service(struct lws_context *ctx, unsigned ms)
 {
     uint64_t end = lp_now_ns() + (uint64_t)ms * 1000000ull;

@@ -173,22 +173,25 @@ static int connect_all(struct lp_run *r, struct lws_context *ctx)
     return 0;
 }
 
+/* Citizen i calls agent i; with --accept-rate the calls start at that rate. */
 static void call_all(struct lp_run *r, struct lws_context *ctx)
 {
     static char offer[8192];
-    for (unsigned i = 0; i < r->ncalls; i++) {
-        struct lp_peer *c = &r->calls[i].peer[LP_CITIZEN];
-        char callee[32];
-        name_of(&r->calls[i].peer[LP_AGENT], callee, sizeof(callee));
-        if (lp_sdp_write(c, r, true, offer, sizeof(offer)) < 0)
-            continue;
-        send_request(c, json_pack("{s:s, s:s}", "request", "call", "username", callee), "offer",
-                     offer);
-    }
-    uint64_t deadline = lp_now_ns() + (uint64_t)(r->opt.setup_timeout_s * 1e9);
-    unsigned matched = 0;
+    uint64_t first = lp_now_ns();
+    uint64_t deadline = first + (uint64_t)(r->opt.setup_timeout_s * 1e9);
+    unsigned started = 0, matched = 0;
     while (matched < r->ncalls && lp_now_ns() < deadline) {
-        lp_ws_service(ctx, 20);
+        unsigned allowed = lp_accept_allowance(r, lp_now_ns() - first);
+        for (; started < allowed; started++) {
+            struct lp_peer *c = &r->calls[started].peer[LP_CITIZEN];
+            char callee[32];
+            name_of(&r->calls[started].peer[LP_AGENT], callee, sizeof(callee));
+            if (lp_sdp_write(c, r, true, offer, sizeof(offer)) < 0)
+                continue;
+            send_request(c, json_pack("{s:s, s:s}", "request", "call", "username", callee), "offer",
+                         offer);
+        }
+        lp_ws_service(ctx, 5);
         matched = 0;
         for (unsigned i = 0; i < r->ncalls; i++)
             matched += r->calls[i].matched;
