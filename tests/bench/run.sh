@@ -195,7 +195,7 @@ write_balie_config
 case " $servers " in *" janus "*) write_janus_config ;; esac
 csv=$out/results.csv
 rm -f "$csv"
-media=$out/../media-$size-$video_kbps.bin
+media=$build/tests/bench/media-$size-$video_kbps.bin  # encoded once, reused by every run
 echo "benchmark: steps [$steps], hold $hold s, $rounds rounds, servers [$servers], Balie workers $workers, $accept_rate calls started per second, nice $nice_n"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 nsteps=$(echo $steps | wc -w)
