@@ -244,9 +244,8 @@ static int connect_all(struct lp_run *r, struct lws_context *ctx)
 }
 
 /* Citizens join first; then each agent goes available and at once accepts its own citizen's
- * call. Had every agent been available while the others accept, each change of the queue
- * would go to all of them (N² messages): a load pattern no counter has, where agents are few
- * and each is busy as soon as it accepts. */
+ * call (at --accept-rate calls a second when given), as an agent who is busy as soon as it
+ * accepts does. */
 static void match_all(struct lp_run *r, struct lws_context *ctx)
 {
     for (unsigned i = 0; i < r->ncalls; i++) {
