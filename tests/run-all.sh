@@ -9,7 +9,7 @@ root=$(pwd)
 logs=$root/build/test-logs
 mkdir -p "$logs"
 
-all_suites=(lint unit integration asan tsan fuzz e2e deploy)
+all_suites=(lint unit integration asan tsan fuzz e2e bench-smoke deploy)
 wanted=("$@")
 [ ${#wanted[@]} -eq 0 ] && wanted=("${all_suites[@]}")
 
@@ -142,6 +142,11 @@ if want fuzz && ls tests/fuzz/fuzz_*.c >/dev/null 2>&1; then
 fi
 if want e2e && ls tests/e2e/*.test.* >/dev/null 2>&1; then
   run_suite "e2e: real peers" tests/e2e/run.sh
+fi
+if want bench-smoke; then
+  # The load peer: 2 calls of real Opus and VP8 for 3 s through the release build.
+  run_suite "bench: load peer unit" build/release/tests/bench/test_loadpeer --jobs 1
+  run_suite "bench: load peer smoke" tests/bench/smoke.sh build/release
 fi
 if want deploy; then
   # The deployment files, and the container image built, run, called through and stopped.
