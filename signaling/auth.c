@@ -764,8 +764,7 @@ int auth_handle(struct server *srv, struct lws *wsi, struct http_session *hs,
      * request ID and state, is what is trusted instead (profiles §4.1.4.3). */
     bool saml_post =
         strncmp(uri, "/auth/callback/", 15) == 0 && idp_is_saml(find_provider(auth, uri + 15));
-    bool post_route =
-        strcmp(uri, "/auth/logout") == 0 || dev_route || local_route || saml_post;
+    bool post_route = strcmp(uri, "/auth/logout") == 0 || dev_route || local_route || saml_post;
     srv->http_requests[ROUTE_AUTH]++;
     if (req->post && !post_route)
         return respond_page(srv, wsi, hs, 405, "Methode niet toegestaan. / Method not allowed.");

@@ -174,7 +174,7 @@ void server_on_wake(struct server *srv)
     if (srv->pool)
         worker_pool_drain(srv->pool, on_worker_event, srv);
     journey_delivery_poll(srv); /* webhook answers */
-    auth_poll(srv); /* answers of OpenID Providers (the HTTP client woke us) */
+    auth_poll(srv);             /* answers of OpenID Providers (the HTTP client woke us) */
 
     int requests = atomic_load(&srv->stop_requests);
     if (requests > srv->stops_seen) {

@@ -115,9 +115,9 @@ struct http_session {
     char *body;
     size_t body_len;
     size_t body_sent;
-    bool close_after;         /* close the connection once the response is written */
-    struct http_request *req; /* a POST whose body is still arriving */
-    bool deferred_ready;      /* an answer computed elsewhere (a password check) is waiting */
+    bool close_after;               /* close the connection once the response is written */
+    struct http_request *req;       /* a POST whose body is still arriving */
+    bool deferred_ready;            /* an answer computed elsewhere (a password check) is waiting */
     struct auth_deferred *deferred; /* a login callback waiting for its provider (auth.c) */
 };
 

@@ -2,8 +2,8 @@
  * citizen goes back into the queue with the same call id, at the head of the other service's
  * line or offered to the named colleague alone, with the note. The citizen's media is offered
  * again when the next agent accepts (a new `call` and `offer`), which every browser handles
- * the same way as the first; their journey signal ends as `transferred` and a linked one begins. Control thread
- * only. */
+ * the same way as the first; their journey signal ends as `transferred` and a linked one
+ * begins. Control thread only. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
