@@ -11,7 +11,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import AxeBuilder from '@axe-core/playwright';
 import { chromium } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_ARGS, Gateway, PageKit, tid } from './lib.mjs';
+import { execFileSync } from 'node:child_process';
+import { CHROMIUM, CHROMIUM_ARGS, GATEWAY, Gateway, PageKit, tid } from './lib.mjs';
 
 const CONFIG = `[http]
 port = 0
@@ -40,7 +41,15 @@ let kit;
 const checked = [];
 
 before(async () => {
-  gw = await new Gateway(CONFIG).start();
+  gw = new Gateway(CONFIG);
+  // One agent in the users file, so that the agents' own password login exists too.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('BALIE_')));
+  execFileSync(GATEWAY, ['--config', gw.config, 'user', 'add', 'a.jansen', '--services', 'algemeen'], {
+    input: 'een lang genoeg wachtwoord\n',
+    env,
+    encoding: 'utf8',
+  });
+  await gw.start();
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   kit = new PageKit(browser, gw);
 });
@@ -166,14 +175,42 @@ test('every state of a call on both pages: service, camera, waiting, call, ended
   const state = await tid(citizen, 'state-text').getAttribute('aria-live');
   assert.equal(state, 'polite', 'the call state is announced');
 
+  // On hold: both pages say so; then back.
+  await tid(agent, 'hold').click();
+  for (const page of [citizen, agent]) await kit.waitDebug(page, 'media', 'held');
+  await axe(citizen, 'on hold (phone)');
+  await axe(agent, 'agent console, call on hold');
+  await tid(agent, 'hold').click();
+  for (const page of [citizen, agent]) await kit.waitDebug(page, 'media', 'flowing');
+
   await tid(agent, 'hangup').click();
   await tid(citizen, 'restart').waitFor({ state: 'visible' });
   await axe(citizen, 'call ended (phone)');
   await kit.waitDebug(agent, 'state', 'queue');
   await axe(agent, 'agent console, after a call');
+  // "Mijn contactmomenten": the call just made is in the citizen's own list.
+  await citizen.goto(`${gw.base}/contactmomenten`);
+  await tid(citizen, 'history-table').waitFor();
+  await axe(citizen, 'Mijn contactmomenten (phone)');
+  await noSidewaysScroll(citizen, 'Mijn contactmomenten (phone)');
   assert.deepEqual([...citizen.problems, ...agent.problems], []);
   await citizen.context().close();
   await agent.context().close();
+});
+
+test("the agents' password login page", async () => {
+  const page = await kit.openPage('agent-login');
+  await kit.visit(page, '/agent');
+  await tid(page, 'login-local').click();
+  await tid(page, 'agentlogin-submit').waitFor();
+  await axe(page, 'agent password login');
+  await tid(page, 'agentlogin-username').fill('a.jansen');
+  await tid(page, 'agentlogin-password').fill('niet het goede wachtwoord');
+  const [refused] = await Promise.all([page.waitForNavigation(), tid(page, 'agentlogin-submit').click()]);
+  assert.equal(refused.status(), 400);
+  await axe(page, 'a refused login (the gateway\'s own message page)');
+  assert.deepEqual(page.problems.filter((p) => !/status of 4\d\d/.test(p)), []);
+  await page.context().close();
 });
 
 // Presses Tab until the element with `testid` has the focus; fails when it is not reached within
