@@ -122,7 +122,7 @@ static struct saml_idp_meta *load_metadata(const char *path, char *why, size_t w
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        snprintf(why, why_len, "cannot open %s", path);
+        snprintf(why, why_len, "cannot open %.160s", path);
         return NULL;
     }
     uint8_t *buf = malloc(SAML_METADATA_MAX + 1);
@@ -130,7 +130,7 @@ static struct saml_idp_meta *load_metadata(const char *path, char *why, size_t w
     fclose(f);
     struct saml_idp_meta *meta = NULL;
     if (n > SAML_METADATA_MAX)
-        snprintf(why, why_len, "%s is larger than %u bytes", path, SAML_METADATA_MAX);
+        snprintf(why, why_len, "%.160s is larger than %u bytes", path, SAML_METADATA_MAX);
     else if (buf)
         meta = saml_idp_meta_parse(buf, n, why, why_len);
     free(buf);

@@ -43,7 +43,7 @@ Test(appointments, create_find_delete_in_memory)
     cr_assert_str_eq(found.agent, "anna");
     /* Typed by hand: lower case, a dash, O for 0 and l for 1 still find it. */
     char typed[32];
-    snprintf(typed, sizeof(typed), "%.5s-%s", a.code, a.code + 5);
+    snprintf(typed, sizeof(typed), "%.5s-%.20s", a.code, a.code + 5);
     for (char *p = typed; *p; p++) {
         if (*p >= 'A' && *p <= 'Z')
             *p = (char)(*p + 32);
