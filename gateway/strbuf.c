@@ -71,3 +71,25 @@ void strbuf_append_json_escaped(struct strbuf *sb, const char *text)
         }
     }
 }
+
+void strbuf_append_markup_escaped(struct strbuf *sb, const char *text)
+{
+    for (const char *c = text; *c; c++) {
+        switch (*c) {
+        case '<':
+            strbuf_append(sb, "&lt;", 4);
+            break;
+        case '>':
+            strbuf_append(sb, "&gt;", 4);
+            break;
+        case '&':
+            strbuf_append(sb, "&amp;", 5);
+            break;
+        case '"':
+            strbuf_append(sb, "&quot;", 6);
+            break;
+        default:
+            strbuf_append(sb, c, 1);
+        }
+    }
+}

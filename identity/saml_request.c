@@ -74,28 +74,6 @@ void saml_sp_key_free(struct saml_sp_key *key)
 }
 
 /* XML attribute/text escaping for the few values we put into documents. */
-static void xml_escape(struct strbuf *sb, const char *text)
-{
-    for (const char *c = text; *c; c++) {
-        switch (*c) {
-        case '<':
-            strbuf_append(sb, "&lt;", 4);
-            break;
-        case '>':
-            strbuf_append(sb, "&gt;", 4);
-            break;
-        case '&':
-            strbuf_append(sb, "&amp;", 5);
-            break;
-        case '"':
-            strbuf_append(sb, "&quot;", 6);
-            break;
-        default:
-            strbuf_append(sb, c, 1);
-        }
-    }
-}
-
 /* RFC 3986 §2.3 unreserved characters stay, everything else is %XX. */
 static void url_encode(struct strbuf *sb, const char *text, size_t len)
 {
@@ -124,19 +102,19 @@ static int authn_request_xml(const struct saml_sp *sp, const struct saml_idp_met
                    "\" xmlns:saml=\"" SAML_NS_ASSERTION "\" ID=\"%s\" Version=\"2.0\" "
                    "IssueInstant=\"%s\" Destination=\"",
                    id, instant);
-    xml_escape(sb, idp->sso_url);
+    strbuf_append_markup_escaped(sb, idp->sso_url);
     strbuf_appendf(sb, "\" AssertionConsumerServiceURL=\"");
-    xml_escape(sb, sp->acs_url);
+    strbuf_append_markup_escaped(sb, sp->acs_url);
     strbuf_appendf(sb, "\" ProtocolBinding=\"%s\"%s><saml:Issuer>",
                    sp->artifact ? SAML_BINDING_ARTIFACT : SAML_BINDING_POST,
                    sp->force_authn ? " ForceAuthn=\"true\"" : "");
-    xml_escape(sb, sp->entity_id);
+    strbuf_append_markup_escaped(sb, sp->entity_id);
     strbuf_appendf(sb, "</saml:Issuer>");
     if (class_ref) {
         /* "minimum": the IdP may authenticate at this level or stronger (core §3.3.2.2.1). */
         strbuf_appendf(sb, "<samlp:RequestedAuthnContext Comparison=\"minimum\">"
                            "<saml:AuthnContextClassRef>");
-        xml_escape(sb, class_ref);
+        strbuf_append_markup_escaped(sb, class_ref);
         strbuf_appendf(sb, "</saml:AuthnContextClassRef></samlp:RequestedAuthnContext>");
     }
     strbuf_appendf(sb, "</samlp:AuthnRequest>");
@@ -222,7 +200,7 @@ char *saml_sp_metadata(const struct saml_sp *sp, const struct saml_sp_key *key, 
     strbuf_appendf(&sb, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                         "<md:EntityDescriptor xmlns:md=\"" SAML_NS_METADATA
                         "\" xmlns:ds=\"" SAML_NS_DSIG "\" entityID=\"");
-    xml_escape(&sb, sp->entity_id);
+    strbuf_append_markup_escaped(&sb, sp->entity_id);
     strbuf_appendf(&sb,
                    "\">\n  <md:SPSSODescriptor AuthnRequestsSigned=\"true\" "
                    "WantAssertionsSigned=\"true\" protocolSupportEnumeration=\"" SAML_NS_PROTOCOL
@@ -234,7 +212,7 @@ char *saml_sp_metadata(const struct saml_sp *sp, const struct saml_sp_key *key, 
     for (int i = 0; i < 2; i++) {
         strbuf_appendf(&sb, "    <md:AssertionConsumerService Binding=\"%s\" Location=\"",
                        bindings[i]);
-        xml_escape(&sb, sp->acs_url);
+        strbuf_append_markup_escaped(&sb, sp->acs_url);
         strbuf_appendf(&sb, "\" index=\"%d\"%s/>\n", i,
                        (i == 1) == sp->artifact ? " isDefault=\"true\"" : "");
     }
@@ -266,11 +244,11 @@ char *saml_artifact_resolve(const struct saml_sp *sp, const struct saml_idp_meta
                    "\" xmlns:saml=\"" SAML_NS_ASSERTION
                    "\" ID=\"%s\" Version=\"2.0\" IssueInstant=\"%s\" Destination=\"",
                    request_id, instant);
-    xml_escape(&sb, dest);
+    strbuf_append_markup_escaped(&sb, dest);
     strbuf_appendf(&sb, "\"><saml:Issuer>");
-    xml_escape(&sb, sp->entity_id);
+    strbuf_append_markup_escaped(&sb, sp->entity_id);
     strbuf_appendf(&sb, "</saml:Issuer><samlp:Artifact>");
-    xml_escape(&sb, artifact);
+    strbuf_append_markup_escaped(&sb, artifact);
     strbuf_appendf(&sb, "</samlp:Artifact></samlp:ArtifactResolve></SOAP-ENV:Body>"
                         "</SOAP-ENV:Envelope>");
     char why[64];

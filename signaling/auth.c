@@ -135,28 +135,6 @@ struct auth {
 
 /* ---- Responses ---- */
 
-static void html_escape(struct strbuf *sb, const char *text)
-{
-    for (const char *c = text; *c; c++) {
-        switch (*c) {
-        case '<':
-            strbuf_append(sb, "&lt;", 4);
-            break;
-        case '>':
-            strbuf_append(sb, "&gt;", 4);
-            break;
-        case '&':
-            strbuf_append(sb, "&amp;", 5);
-            break;
-        case '"':
-            strbuf_append(sb, "&quot;", 6);
-            break;
-        default:
-            strbuf_append(sb, c, 1);
-        }
-    }
-}
-
 /* A small page in Dutch and English: `message` is "Nederlands / English". */
 static int respond_page(struct server *srv, struct lws *wsi, struct http_session *hs,
                         unsigned status, const char *message)
@@ -167,7 +145,7 @@ static int respond_page(struct server *srv, struct lws *wsi, struct http_session
                         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
                         "<title>Inloggen / Log in</title></head>\n<body>\n<main>\n"
                         "<h1>Inloggen lukt niet / Login failed</h1>\n<p role=\"alert\">");
-    html_escape(&sb, message);
+    strbuf_append_markup_escaped(&sb, message);
     strbuf_appendf(&sb, "</p>\n<p><a href=\"/\">Terug naar het begin / Back to the start</a></p>\n"
                         "</main>\n</body>\n</html>\n");
     if (sb.failed) {

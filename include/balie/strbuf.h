@@ -17,5 +17,7 @@ void strbuf_append(struct strbuf *sb, const char *data, size_t len);
 void strbuf_appendf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends `text` as the inside of a JSON string (quotes not included). */
 void strbuf_append_json_escaped(struct strbuf *sb, const char *text);
+/* Appends `text` for HTML or XML text and attribute values: < > & " become entities. */
+void strbuf_append_markup_escaped(struct strbuf *sb, const char *text);
 
 #endif
