@@ -32,19 +32,10 @@ struct ws_out {
 /* Who is on the other end of a socket: a snapshot of the session taken when it opened. The
  * pseudonym is the only identifier; no subject or name from the identity provider. */
 struct ws_client {
+    /* Pointers and 8-byte fields first, the flags and texts after: no padding to speak of. */
     struct lws *wsi;
     struct calls *calls;
     uint64_t handle; /* the queue's citizen or agent handle */
-    enum proto_role role;
-    char pseudonym[IDENTITY_PSEUDONYM_LEN + 1];
-    enum identity_loa loa;
-    char provider[16];
-    char display_name[64];
-    char agent_id[32];
-    /* Agents: the services their role allows, "id,id"; empty: every one. */
-    char services[IDP_SERVICES_MAX];
-    unsigned char session_hash[32]; /* which session opened it: logout or expiry closes it */
-    bool closing;                   /* close with 1008 at the next writeable callback */
 
     /* Outgoing frames, sent one per writeable callback. */
     struct ws_out *out_head, *out_tail;
@@ -57,25 +48,32 @@ struct ws_client {
     /* Token bucket against floods (messages per second). */
     double tokens;
     uint64_t tokens_ms;
-    bool warned_rate;
 
     /* Where the client stands. */
-    char waiting_call[QUEUE_CALL_ID_LEN + 1]; /* a citizen in the queue */
-    uint64_t sent_generation;                 /* the queue state last sent to it */
-    struct call *call;                        /* in a call */
-    bool agent_known;                         /* an agent that sent presence */
-    struct journey_signal *journey;           /* a citizen's session, until its call starts */
-    char appointment_id[20];                  /* the appointment it joined with; "" none */
+    uint64_t sent_generation;       /* the queue state last sent to it */
+    struct call *call;              /* in a call */
+    struct journey_signal *journey; /* a citizen's session, until its call starts */
     int64_t appointment_start_ms, appointment_end_ms;
-
-    /* Reconnect (calls_resume.c): the SHA-256 of the last token it was given; a parked copy
-     * (wsi NULL) lives until parked_until_ms. */
-    unsigned char resume_hash[32];
-    bool resume_set;
-    uint64_t parked_until_ms;
-    bool agent_seen; /* an agent was available for its service at some moment of the wait */
-
+    uint64_t parked_until_ms;      /* reconnect: a parked copy (wsi NULL) lives until then */
     struct ws_client *prev, *next; /* every client, for broadcasts */
+
+    enum proto_role role;
+    enum identity_loa loa;
+    bool closing;     /* close with 1008 at the next writeable callback */
+    bool warned_rate; /* told once that it sends too fast */
+    bool agent_known; /* an agent that sent presence */
+    bool resume_set;  /* reconnect (calls_resume.c): resume_hash holds its last token's SHA-256 */
+    bool agent_seen;  /* an agent was available for its service at some moment of the wait */
+    char provider[16];
+    char waiting_call[QUEUE_CALL_ID_LEN + 1]; /* a citizen in the queue */
+    char appointment_id[20];                  /* the appointment it joined with; "" none */
+    char agent_id[32];
+    unsigned char session_hash[32]; /* which session opened it: logout or expiry closes it */
+    unsigned char resume_hash[32];
+    char display_name[64];
+    char pseudonym[IDENTITY_PSEUDONYM_LEN + 1];
+    /* Agents: the services their role allows, "id,id"; empty: every one. */
+    char services[IDP_SERVICES_MAX];
 };
 
 /* Queues `json` (taken over, freed here) for the client. Never fails loudly: a client whose
