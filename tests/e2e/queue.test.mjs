@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_ARGS, Gateway } from './lib.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, Gateway, PageKit, tid } from './lib.mjs';
 
 const CONFIG = `[http]
 port = 0
@@ -33,6 +33,7 @@ let browser;
 before(async () => {
   gw = await new Gateway(CONFIG).start();
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  kit = new PageKit(browser, gw);
 });
 
 after(async () => {
@@ -40,43 +41,17 @@ after(async () => {
   if (gw) await gw.stop();
 });
 
-const tid = (page, id) => page.locator(`[data-testid="${id}"]`);
-const debug = (page, what) => page.evaluate((w) => window.balieDebug && window.balieDebug[w](), what);
+// ---- page helpers (lib.mjs) ----
 
-async function openPage(name) {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  ctx.setDefaultTimeout(15000);
-  const page = await ctx.newPage();
-  page.problems = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') page.problems.push(`${name} console: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => page.problems.push(`${name} exception: ${e.message}`));
-  return page;
-}
-
-async function waitDebug(page, what, values, timeout = 15000) {
-  const want = [].concat(values);
-  try {
-    await page.waitForFunction(([w, v]) => window.balieDebug && v.includes(window.balieDebug[w]()), [what, want], {
-      timeout,
-      polling: 100,
-    });
-  } catch {
-    throw new Error(`${what}() never became ${want.join('|')} (it is ${await debug(page, what)}):\n${gw.log(30)}`);
-  }
-}
+let kit;
+const debug = (page, what) => kit.debug(page, what);
+const openPage = (name) => kit.openPage(name);
+const waitDebug = (page, what, values, timeout) => kit.waitDebug(page, what, values, timeout);
 
 // Opens `path` and logs in through the real dev form.
-async function login(page, path, { role, subject, name = '' }) {
-  await page.goto(`${gw.base}${path}`);
-  await tid(page, 'login-dev').click();
-  await tid(page, 'devlogin-submit').waitFor();
-  await page.waitForFunction(() => document.querySelector('[data-testid="devlogin-state"]').value !== '');
-  await tid(page, `devlogin-role-${role}`).check();
-  await tid(page, 'devlogin-subject').fill(subject);
-  if (name) await tid(page, 'devlogin-name').fill(name);
-  await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/auth/')), tid(page, 'devlogin-submit').click()]);
+async function login(page, path, who) {
+  await kit.visit(page, path);
+  await kit.devLogin(page, who);
 }
 
 // A citizen through login, camera check and join, until they wait in the queue.
