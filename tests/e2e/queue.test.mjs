@@ -44,7 +44,6 @@ after(async () => {
 // ---- page helpers (lib.mjs) ----
 
 let kit;
-const debug = (page, what) => kit.debug(page, what);
 const openPage = (name) => kit.openPage(name);
 const waitDebug = (page, what, values, timeout) => kit.waitDebug(page, what, values, timeout);
 
