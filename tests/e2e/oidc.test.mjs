@@ -223,7 +223,7 @@ test('agent: private_key_jwt at the real provider, role claim → services, disp
   const answered = (id) => (frames) => frames.some((f) => f.id === id && (f.type === 'ack' || f.type === 'error'));
   const cookie = client.cookieHeader(BASE);
   const no = await wsJoin(BASE, cookie, { type: 'presence', id: 'p1', status: 'available', services: ['parkeren'] }, answered('p1'));
-  assert.equal(no.find((f) => f.id === 'p1').code, 'forbidden', JSON.stringify(no));
+  assert.equal(no.find((f) => f.id === 'p1').code, 'service_not_allowed', JSON.stringify(no));
   const yes = await wsJoin(BASE, cookie, { type: 'presence', id: 'p2', status: 'available', services: ['paspoort'] }, answered('p2'));
   assert.equal(yes.find((f) => f.id === 'p2').type, 'ack', JSON.stringify(yes));
   const all = await wsJoin(BASE, cookie, { type: 'presence', id: 'p3', status: 'available' }, answered('p3'));
