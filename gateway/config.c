@@ -231,11 +231,12 @@ static int set_value(void *base, const struct key_def *def, const char *value, c
     return -1;
 }
 
-static const struct key_def *find_service_key(const char *key)
+/* The key named `key` in one of the per-section tables (services, OIDC, SAML), or NULL. */
+static const struct key_def *find_in(const struct key_def *table, size_t count, const char *key)
 {
-    for (size_t i = 0; i < SERVICE_KEY_COUNT; i++)
-        if (strcmp(service_keys[i].key, key) == 0)
-            return &service_keys[i];
+    for (size_t i = 0; i < count; i++)
+        if (strcmp(table[i].key, key) == 0)
+            return &table[i];
     return NULL;
 }
 
@@ -273,14 +274,6 @@ static struct config_service *service_slot(struct balie_config *cfg, const char 
     return svc;
 }
 
-static const struct key_def *find_oidc_key(const char *key)
-{
-    for (size_t i = 0; i < OIDC_KEY_COUNT; i++)
-        if (strcmp(oidc_keys[i].key, key) == 0)
-            return &oidc_keys[i];
-    return NULL;
-}
-
 /* Finds or adds the OpenID Provider `id`. "dev" is the built-in test login's. */
 static struct config_oidc *oidc_slot(struct balie_config *cfg, const char *id, char *why,
                                      size_t why_len)
@@ -303,14 +296,6 @@ static struct config_oidc *oidc_slot(struct balie_config *cfg, const char *id, c
     for (size_t i = 0; i < OIDC_KEY_COUNT; i++)
         (void)set_value(oc, &oidc_keys[i], oidc_keys[i].def, why, why_len);
     return oc;
-}
-
-static const struct key_def *find_saml_key(const char *key)
-{
-    for (size_t i = 0; i < SAML_KEY_COUNT; i++)
-        if (strcmp(saml_keys[i].key, key) == 0)
-            return &saml_keys[i];
-    return NULL;
 }
 
 /* Finds or adds the SAML provider `id` (not "dev", which is the test login). */
@@ -553,9 +538,9 @@ int config_parse_text(struct balie_config *cfg, const char *source_name, const c
         if (!section_ok)
             continue; /* already reported the section */
 
-        const struct key_def *def = service ? find_service_key(key)
-                                    : oidc  ? find_oidc_key(key)
-                                    : saml  ? find_saml_key(key)
+        const struct key_def *def = service ? find_in(service_keys, SERVICE_KEY_COUNT, key)
+                                    : oidc  ? find_in(oidc_keys, OIDC_KEY_COUNT, key)
+                                    : saml  ? find_in(saml_keys, SAML_KEY_COUNT, key)
                                             : find_key(section, key);
         if (!def) {
             add_error(errors, "%s:%d: unknown key '%s' in [%s]", source_name, line, key, section);
