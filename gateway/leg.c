@@ -25,6 +25,7 @@ int leg_create(struct leg **out, const struct media_leg_params *p,
     struct leg *l = calloc(1, sizeof(*l));
     if (!l)
         return -ENOMEM;
+    timer_entry_init(&l->timer);
     if (ice_agent_init(&l->ice, now_us) != 0) {
         free(l);
         return -EIO;

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -21,6 +22,7 @@
 #include "balie/msgq.h"
 #include "balie/relay.h"
 #include "balie/srtp_session.h"
+#include "balie/timer_heap.h"
 #include "balie/udp_mux.h"
 
 #define WORKER_BATCH 32
@@ -52,10 +54,10 @@ struct worker {
     const struct dtls_identity *identity;
     const struct holdmedia *hold_media;
     struct udp_mux mux;
-    struct leg *legs; /* every leg of this worker, newest first */
+    struct leg *legs;         /* every leg of this worker, newest first */
+    struct timer_heap timers; /* the legs by their next deadline */
     struct leg_io io;
     uint64_t leg_count;
-    uint64_t next_tick_us; /* the earliest leg timer */
     uint64_t legs_created, legs_failed, sent, send_errors, dropped_by_freed_legs;
     struct out_slot out[WORKER_SEND_BATCH];
 
@@ -193,11 +195,15 @@ static struct leg *find_leg(const struct worker *w, uint64_t leg_id)
     return NULL;
 }
 
-static void note_timer(struct worker *w, const struct leg *l, uint64_t now)
+/* Files the leg under its next deadline (or takes it out when it has none). Room was reserved
+ * when the leg was made, so this cannot fail. */
+static void note_timer(struct worker *w, struct leg *l, uint64_t now)
 {
     uint64_t next = leg_next_timeout_us(l, now);
-    if (next < w->next_tick_us)
-        w->next_tick_us = next;
+    if (next == UINT64_MAX)
+        timer_heap_remove(&w->timers, &l->timer);
+    else
+        (void)timer_heap_set(&w->timers, &l->timer, next);
 }
 
 static void cmd_leg_create(struct worker *w, struct media_leg_params *p, uint64_t now)
@@ -208,7 +214,9 @@ static void cmd_leg_create(struct worker *w, struct media_leg_params *p, uint64_
         return;
     }
     struct leg *l = NULL;
-    int rc = leg_create(&l, p, w->identity, now);
+    int rc = timer_heap_reserve(&w->timers, (size_t)w->leg_count + 1);
+    if (rc == 0)
+        rc = leg_create(&l, p, w->identity, now);
     if (rc == 0) {
         rc = udp_mux_add_ufrag(&w->mux, p->ice_ufrag, strlen(p->ice_ufrag), l);
         if (rc != 0)
@@ -293,6 +301,7 @@ static void leg_destroy(struct worker *w, struct leg *l)
     struct media_leg_stats st;
     leg_stats(l, &st);
     w->dropped_by_freed_legs += st.dropped;
+    timer_heap_remove(&w->timers, &l->timer);
     udp_mux_remove_ufrag(&w->mux, l->params.ice_ufrag, strlen(l->params.ice_ufrag), l);
     if (l->previous_ufrag[0])
         udp_mux_remove_ufrag(&w->mux, l->previous_ufrag, strlen(l->previous_ufrag), l);
@@ -415,9 +424,14 @@ static void worker_receive(struct worker *w)
             }
             struct leg *l = udp_mux_dispatch(&w->mux, &w->io, now, w->bufs[i], msgs[i].msg_len,
                                              WORKER_BUF, h->msg_name, h->msg_namelen);
-            /* STUN and DTLS move timers (consent, retransmission); media does not. */
-            if (l && msgs[i].msg_len > 0 && w->bufs[i][0] < 128)
+            /* STUN and DTLS move timers (consent, retransmission; a leg that becomes ready
+             * asks its peer for a keyframe and starts the peer's repeat timer); media does
+             * not. */
+            if (l && msgs[i].msg_len > 0 && w->bufs[i][0] < 128) {
                 note_timer(w, l, now);
+                if (l->peer)
+                    note_timer(w, l->peer, now);
+            }
         }
         worker_flush(w);
         if (n < WORKER_BATCH)
@@ -425,21 +439,35 @@ static void worker_receive(struct worker *w)
     }
 }
 
-/* Ticks every leg when the earliest timer is due, and recomputes the earliest. */
+/* Ticks the legs whose deadline has come, each once, and files them under their next one. */
 static void worker_timers(struct worker *w, uint64_t now)
 {
-    if (now < w->next_tick_us)
-        return;
-    uint64_t next = UINT64_MAX;
-    for (struct leg *l = w->legs; l; l = l->next) {
+    struct timer_entry *e;
+    bool ticked = false;
+    while ((e = timer_heap_first(&w->timers)) && e->due_us <= now) {
+        struct leg *l = (struct leg *)((char *)e - offsetof(struct leg, timer));
         leg_tick(l, &w->io, now);
-        uint64_t t = leg_next_timeout_us(l, now);
-        if (t < next)
-            next = t;
+        ticked = true;
+        uint64_t next = leg_next_timeout_us(l, now);
+        if (next == UINT64_MAX) {
+            timer_heap_remove(&w->timers, e);
+            continue;
+        }
+        /* Never spin: a timer OpenSSL does not yet count as expired is looked at in 1 ms. */
+        (void)timer_heap_set(&w->timers, e, next > now ? next : now + 1000);
+        /* A tick may start the peer's timers too (a keyframe request, hold playback). */
+        if (l->peer)
+            note_timer(w, l->peer, now);
     }
-    /* Never spin: a timer OpenSSL does not yet count as expired is looked at in 1 ms. */
-    w->next_tick_us = next > now + 1000 ? next : now + 1000;
-    worker_flush(w);
+    if (ticked)
+        worker_flush(w);
+}
+
+/* The earliest leg deadline, or never. */
+static uint64_t next_timer_us(const struct worker *w)
+{
+    const struct timer_entry *e = timer_heap_first(&w->timers);
+    return e ? e->due_us : UINT64_MAX;
 }
 
 /* Once a second: WORKER_EVT_STATS, a WORKER_EVT_LEG_STATS per connected leg, and the totals. */
@@ -450,11 +478,14 @@ static void worker_stats(struct worker *w)
                                .arg = atomic_load_explicit(&w->n_datagrams, memory_order_relaxed)};
     w->emitted |= worker_emit(w, &evt);
     uint64_t dropped = w->dropped_by_freed_legs;
+    /* Per-leg figures are for /metrics and may skip a second; the other half of the queue is
+     * kept for state changes and answers to commands, which may not be lost. */
+    bool room = msgq_length(&w->events) < (w->events.mask + 1) / 2;
     for (struct leg *l = w->legs; l; l = l->next) {
         struct media_leg_stats st;
         leg_stats(l, &st);
         dropped += st.dropped;
-        if (!leg_media_ready(l))
+        if (!room || !leg_media_ready(l))
             continue;
         struct media_leg_stats *copy = malloc(sizeof(*copy));
         if (!copy)
@@ -504,12 +535,12 @@ static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     w->io = (struct leg_io){.ctx = w, .send = io_send, .state = io_state, .bind = io_bind};
-    w->next_tick_us = UINT64_MAX;
     uint64_t next_stats = now_us() + STATS_INTERVAL_US;
     bool backlog = false;
     while (!atomic_load(&w->stop)) {
         uint64_t now = now_us();
-        uint64_t deadline = w->next_tick_us < next_stats ? w->next_tick_us : next_stats;
+        uint64_t next_tick = next_timer_us(w);
+        uint64_t deadline = next_tick < next_stats ? next_tick : next_stats;
         int timeout = epoll_timeout_ms(now, deadline);
         if (backlog && timeout > 1)
             timeout = 1;
@@ -595,6 +626,7 @@ static void free_queued_payloads(struct worker *w)
 static void worker_close(struct worker *w)
 {
     free_queued_payloads(w);
+    timer_heap_free(&w->timers);
     udp_mux_free(&w->mux);
     if (w->epoll_fd >= 0)
         close(w->epoll_fd);
@@ -613,6 +645,7 @@ static int worker_open(struct worker *w, const struct worker_pool_config *cfg, i
     w->identity = cfg->dtls_identity;
     w->hold_media = cfg->hold_media;
     udp_mux_init(&w->mux);
+    timer_heap_init(&w->timers);
     w->epoll_fd = w->wake_fd = w->udp_fd = -1;
     int err = msgq_init(&w->commands, cap, sizeof(struct worker_cmd));
     if (err == 0)

@@ -25,6 +25,7 @@
 #include "balie/media.h"
 #include "balie/rtp.h"
 #include "balie/srtp_session.h"
+#include "balie/timer_heap.h"
 
 struct dtls_conn;
 struct dtls_identity;
@@ -95,6 +96,7 @@ struct leg {
     struct dtls_conn *dtls;
     struct leg *peer;        /* relay.h; both legs point at each other or at nothing */
     struct leg *next, *prev; /* the worker's list */
+    struct timer_entry timer; /* in the worker's timer heap while it has a deadline */
 
     struct ice_agent ice;
     struct srtp_session srtp;
