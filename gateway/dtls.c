@@ -185,6 +185,9 @@ static SSL_CTX *make_context(EVP_PKEY *key, X509 *cert)
     /* No resumption in WebRTC, and a session cache would be state shared across threads. */
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_options(ctx, SSL_OP_NO_QUERY_MTU | SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION);
+    /* After the handshake a connection only ever carries an alert: its 16 kB read and write
+     * buffers go back between records instead of staying with every leg of every call. */
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
     /* A certificate is demanded from the peer either way (RFC 5763 §5: both sides prove
      * their fingerprint), and verify_peer decides by the fingerprint alone. */
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_peer);

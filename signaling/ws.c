@@ -172,18 +172,32 @@ static int on_receive(struct server *srv, struct ws_client *c, struct lws *wsi, 
         on_message(srv, c, in, len);
         return 0;
     }
-    /* Fragments (or a frame lws delivers in pieces): collect up to the protocol's limit. */
+    /* Fragments (or a frame larger than the receive buffer, which lws delivers in pieces):
+     * collect up to the protocol's limit in a buffer that lives only as long as the message,
+     * so an idle connection holds none. */
     if (first)
         c->rx_len = 0;
     if (c->rx_len + len > PROTO_FRAME_MAX)
         return close_with(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too large");
-    if (!c->rx && !(c->rx = malloc(PROTO_FRAME_MAX)))
-        return close_with(wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out of memory");
+    if (c->rx_len + len > c->rx_cap) {
+        size_t cap = c->rx_cap ? c->rx_cap : WS_RX_BUFFER;
+        while (cap < c->rx_len + len)
+            cap *= 2;
+        if (cap > PROTO_FRAME_MAX)
+            cap = PROTO_FRAME_MAX;
+        char *grown = realloc(c->rx, cap);
+        if (!grown)
+            return close_with(wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out of memory");
+        c->rx = grown;
+        c->rx_cap = cap;
+    }
     memcpy(c->rx + c->rx_len, in, len);
     c->rx_len += len;
     if (last && lws_remaining_packet_payload(wsi) == 0) {
         on_message(srv, c, c->rx, c->rx_len);
-        c->rx_len = 0;
+        free(c->rx);
+        c->rx = NULL;
+        c->rx_len = c->rx_cap = 0;
     }
     return 0;
 }
@@ -259,6 +273,7 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
             free_out(c);
             free(c->rx);
             c->rx = NULL;
+            c->rx_len = c->rx_cap = 0;
             c->wsi = NULL;
             srv->ws_connections = calls_clients(srv->calls);
         }

@@ -14,6 +14,10 @@
 #include "balie/idp.h"
 #include "balie/protocol.h"
 #include "balie/queue.h"
+
+/* libwebsockets' receive buffer per connection. A description (SDP) is often longer and then
+ * arrives in pieces that ws.c puts together; everything else fits in one. */
+#define WS_RX_BUFFER 4096
 #include "balie/worker.h"
 
 struct call;
@@ -42,8 +46,8 @@ struct ws_client {
     size_t out_count;
 
     /* Reassembly of a fragmented incoming message. */
-    char *rx;
-    size_t rx_len;
+    char *rx; /* a message arriving in pieces, until its last piece */
+    size_t rx_len, rx_cap;
 
     /* Token bucket against floods (messages per second). */
     double tokens;

@@ -8,6 +8,8 @@ clients against the real daemon, logged in through the dev provider.
     queue_client.py BASE transfer           agent A transfers to agent B with a note
     queue_client.py BASE prioritize         an agent moves the last citizen to the urgent lane
     queue_client.py BASE assigned TOKEN     an appointment for agent B: agent A is not offered it
+    queue_client.py BASE large              messages longer than the receive buffer, whole and
+                                            in fragments, and one over the frame limit
 
 Each prints result lines ("winner a", "served appointment", …) that the C test checks. Subjects
 are test BSNs made here (they pass the 11-test), never printed."""
@@ -282,6 +284,28 @@ async def assigned(base, token):
         await x.close()
 
 
+async def large(base):
+    """A description is often longer than the server's per-connection receive buffer (4 kB):
+    such messages must arrive whole, also when the browser sends them in fragments."""
+    c = await citizen(base, 0)
+    pad = " " * 20000
+    await c.ws.send('{"type":"join","id":1' + pad + '}')
+    m = await c.reply(1)
+    print(f"long join {m['type']}", flush=True)
+    await c.type("queued")
+    text = '{"type":"leave","id":2' + pad + '}'
+    await c.ws.send(iter([text[:3000], text[3000:9000], text[9000:]]))
+    m = await c.reply(2)
+    print(f"fragmented leave {m['type']}", flush=True)
+    await c.ws.send('{"type":"join","id":3' + " " * 70000 + '}')
+    try:
+        await asyncio.wait_for(c.ws.wait_closed(), 5)
+    except asyncio.TimeoutError:
+        pass
+    print(f"oversized closed {c.ws.close_code}", flush=True)
+    c.reader.cancel()
+
+
 async def main():
     base, mode = sys.argv[1], sys.argv[2]
     if mode == "race":
@@ -294,6 +318,8 @@ async def main():
         await transfer(base)
     elif mode == "prioritize":
         await prioritize(base)
+    elif mode == "large":
+        await large(base)
     elif mode == "assigned":
         await assigned(base, sys.argv[3])
 

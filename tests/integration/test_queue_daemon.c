@@ -158,6 +158,14 @@ Test(queue_daemon, two_agents_accept_one_call_fifty_times, .timeout = 120)
     run_client("race 50", want, 1);
 }
 
+Test(queue_daemon, messages_longer_than_the_receive_buffer_arrive_whole, .timeout = 60)
+{
+    start(NULL);
+    static const char *const want[] = {"long join ack", "fragmented leave ack",
+                                       "oversized closed 1009"};
+    run_client("large", want, sizeof(want) / sizeof(want[0]));
+}
+
 Test(queue_daemon, appointment_is_served_before_an_earlier_walk_in, .timeout = 60)
 {
     start(NULL);
