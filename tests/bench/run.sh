@@ -10,6 +10,8 @@
 #                      [--accept-rate 20]  (calls started per second; 0 = all at once)
 #                      [--nice N]   (servers and load peer alike; on a shared machine, N < 0 keeps
 #                                    other work from deciding the latency)
+#                      [--perf]     (perf record -g of each server over its measuring window:
+#                                    OUT/perf-SERVER-CALLS-ROUND.data)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 steps="25 50 100 200 300 400"
@@ -25,6 +27,7 @@ size=1280x720
 build=$root/build/release
 nice_n=0
 accept_rate=20
+perf=0
 args=("$@")
 while [ $# -gt 0 ]; do
   case $1 in
@@ -41,6 +44,7 @@ while [ $# -gt 0 ]; do
     --build) build=$2; shift 2 ;;
     --nice) nice_n=$2; shift 2 ;;
     --accept-rate) accept_rate=$2; shift 2 ;;
+    --perf) perf=1; shift ;;
     *) echo "unknown option $1"; exit 2 ;;
   esac
 done
@@ -212,7 +216,14 @@ for n in $steps; do
         --setup-timeout "$(awk -v n="$n" -v r="$accept_rate" 'BEGIN { print 30 + (r > 0 ? n / r : 0) }')" \
         --accept-rate "$accept_rate" --threads "$threads" --video-kbps "$video_kbps" --size "$size" \
         --server-pid "$server_pid" --csv "$csv" --label "$s" --media-cache "$media" \
-        >"$work/last.txt" 2>"$work/last.err" || true
+        >"$work/last.txt" 2>"$work/last.err" &
+      lp_pid=$!
+      if [ "$perf" = 1 ]; then
+        # The window opens once every call is up: wait for the load peer's "holding" line.
+        for _ in $(seq 600); do grep -q "holding" "$work/last.err" 2>/dev/null && break; kill -0 $lp_pid 2>/dev/null || break; sleep 0.1; done
+        perf record -q -g -F 999 -p "$server_pid" -o "$out/perf-$s-$n-$r.data" -- sleep "$hold" >/dev/null 2>&1 || true
+      fi
+      wait $lp_pid || true
       echo "$s,$n,$r,$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)" >>"$out/loadavg.csv"
       sed 's/^/    /' "$work/last.txt"
       grep -v '^\[' "$work/last.err" | grep -v '^loadpeer: [0-9]* Opus' | head -5 | sed 's/^/    ! /' || true
