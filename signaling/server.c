@@ -275,9 +275,10 @@ static void lws_log_bridge(int level, const char *line)
 
 static const struct lws_protocols protocols[] = {
     {"http", http_callback, sizeof(struct http_session), 0, 0, NULL, 0},
-    /* rx_buffer_size: lws keeps this much per connection for its whole life. Most messages
-     * (everything but a description) fit; a longer one is put together by ws.c. */
-    {"balie.v1", ws_callback, sizeof(struct ws_client), WS_RX_BUFFER, 0, NULL, 0},
+    /* rx_buffer_size: a whole protocol frame fits, so most messages arrive in one piece. (A
+     * 4 kB buffer was tried to save memory per connection: with 200 calls setting up at once
+     * calls failed and memory grew by megabytes per call, so it stays at the frame limit.) */
+    {"balie.v1", ws_callback, sizeof(struct ws_client), PROTO_FRAME_MAX, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 

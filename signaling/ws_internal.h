@@ -15,8 +15,8 @@
 #include "balie/protocol.h"
 #include "balie/queue.h"
 
-/* libwebsockets' receive buffer per connection. A description (SDP) is often longer and then
- * arrives in pieces that ws.c puts together; everything else fits in one. */
+/* The first size of the buffer ws.c puts a fragmented message together in (it doubles up to
+ * PROTO_FRAME_MAX and is freed when the message is complete). */
 #define WS_RX_BUFFER 4096
 #include "balie/worker.h"
 
