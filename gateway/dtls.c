@@ -65,8 +65,9 @@ struct dtls_conn {
     const uint8_t *in_buf;
     size_t in_len;
 
-    /* Ring of outgoing datagrams, oldest at out_head. */
-    struct datagram out[OUT_SLOTS];
+    /* Ring of outgoing datagrams, oldest at out_head. Allocated while there is something to
+     * send: once connected a leg sends a record only at its end, and 12 kB per leg add up. */
+    struct datagram *out;
     unsigned out_head;
     unsigned out_count;
 
@@ -269,7 +270,9 @@ static int bio_write(BIO *bio, const char *data, int len)
     size_t n = (size_t)len;
     /* Claiming the write when the queue is full (or the datagram absurd) is what a full socket
      * buffer does to UDP: the datagram is lost, and the retransmission timer brings it back. */
-    if (n > SLOT_CAP || c->out_count == OUT_SLOTS) {
+    if (!c->out)
+        c->out = calloc(OUT_SLOTS, sizeof(*c->out));
+    if (!c->out || n > SLOT_CAP || c->out_count == OUT_SLOTS) {
         c->dropped_datagrams++;
         return len;
     }
@@ -541,7 +544,29 @@ void dtls_conn_free(struct dtls_conn *c)
     if (!c)
         return;
     SSL_free(c->ssl);
+    free(c->out);
     free(c);
+}
+
+/* After the handshake a connection is idle for the rest of the call: its outgoing ring and
+ * OpenSSL's record buffers (SSL_free_buffers keeps them while they hold data) go back, and
+ * come again for the one alert at the end. About 28 kB per leg. */
+static void release_idle(struct dtls_conn *c)
+{
+    if (c->state == DTLS_HANDSHAKING || c->out_count > 0)
+        return;
+    free(c->out);
+    c->out = NULL;
+    c->out_head = 0;
+    (void)SSL_free_buffers(c->ssl);
+}
+
+/* Gives a connection its record buffers back before OpenSSL reads or writes a record again:
+ * OpenSSL 3.0 sets up a DTLS read buffer by itself, but not the one an alert is written in.
+ * False when there is no memory for them. */
+static bool take_buffers(struct dtls_conn *c)
+{
+    return c->state == DTLS_HANDSHAKING || SSL_alloc_buffers(c->ssl) == 1;
 }
 
 int dtls_conn_input(struct dtls_conn *c, uint64_t now_us, const uint8_t *buf, size_t len)
@@ -551,6 +576,8 @@ int dtls_conn_input(struct dtls_conn *c, uint64_t now_us, const uint8_t *buf, si
         return -EINVAL;
     if (c->state == DTLS_CLOSED || c->state == DTLS_FAILED)
         return -ENOTCONN;
+    if (!take_buffers(c))
+        return -ENOMEM;
     c->in_buf = buf;
     c->in_len = len;
     conn_step(c);
@@ -573,6 +600,7 @@ size_t dtls_conn_poll(struct dtls_conn *c, uint8_t *out, size_t cap)
         }
         c->dropped_datagrams++;
     }
+    release_idle(c);
     return 0;
 }
 
@@ -591,6 +619,8 @@ void dtls_conn_handle_timeout(struct dtls_conn *c, uint64_t now_us)
 {
     (void)now_us;
     if (!c || (c->state != DTLS_HANDSHAKING && c->state != DTLS_CONNECTED))
+        return;
+    if (!take_buffers(c))
         return;
     ERR_clear_error();
     /* 0: not yet due by OpenSSL's clock; 1: the flight went out again; -1: OpenSSL gave up
@@ -621,7 +651,7 @@ void dtls_conn_close(struct dtls_conn *c)
     if (!c || c->state == DTLS_CLOSED || c->state == DTLS_FAILED)
         return;
     /* During the handshake OpenSSL has no close_notify to send; the peer times out. */
-    if (c->state == DTLS_CONNECTED) {
+    if (c->state == DTLS_CONNECTED && take_buffers(c)) {
         ERR_clear_error();
         (void)SSL_shutdown(c->ssl);
         ERR_clear_error();

@@ -340,6 +340,29 @@ Test(dtls, lost_client_finished_is_retransmitted_by_the_timer)
     pair_free(&p);
 }
 
+/* The server's last flight (ChangeCipherSpec, Finished) is lost after the server is connected
+ * and has given its idle buffers back: the client's retransmitted Finished must still get an
+ * answer, and the connection must still close cleanly. */
+Test(dtls, lost_server_finished_is_answered_by_an_idle_server)
+{
+    struct pair p;
+    pair_create(&p, DTLS_MIN_RTO_US, false, false);
+    cr_assert_gt(deliver(p.client, p.server), 0);
+    cr_assert_gt(deliver(p.server, p.client), 0);
+    cr_assert_gt(deliver(p.client, p.server), 0);
+    cr_assert_eq(dtls_conn_state(p.server), DTLS_CONNECTED);
+    cr_assert_gt(drop_all(p.server), 0, "the server's Finished is lost");
+    cr_assert_eq(dtls_conn_state(p.client), DTLS_HANDSHAKING);
+    run_timer(p.client);
+    cr_assert_gt(deliver(p.client, p.server), 0, "the client's timer retransmitted nothing");
+    cr_assert_gt(deliver(p.server, p.client), 0, "the idle server did not answer");
+    assert_connected(&p);
+    dtls_conn_close(p.server);
+    cr_assert_gt(deliver(p.server, p.client), 0, "no close_notify from the idle server");
+    cr_assert_eq(dtls_conn_state(p.client), DTLS_CLOSED);
+    pair_free(&p);
+}
+
 Test(dtls, initial_rto_has_a_floor)
 {
     struct pair p;
