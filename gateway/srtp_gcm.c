@@ -152,10 +152,8 @@ static void rtcp_iv(uint8_t iv[IV_LEN], const uint8_t salt[IV_LEN], uint32_t ssr
         iv[i] ^= salt[i];
 }
 
-/* One AEAD pass over a keyed context. The AAD is `aad` then `aad2` (SRTCP's E||index);
- * `data` is transformed in place. Encrypting writes the tag to `tag`; decrypting checks
- * `tag` in EVP's final step, which compares in constant time. Lengths fit an int: packets
- * are at most SRTP_SESSION_MAX_PACKET bytes. */
+/* What one AEAD pass reads and writes: the AAD is `aad` then `aad2` (SRTCP's E||index), `data`
+ * is transformed in place, `tag` is written (encrypting) or checked (decrypting). */
 struct aead_op {
     const uint8_t *aad;
     size_t aad_len;
@@ -166,6 +164,9 @@ struct aead_op {
     uint8_t *tag;
 };
 
+/* One AEAD pass over a keyed context. Decrypting checks the tag in EVP's final step, which
+ * compares in constant time and leaves nothing in OpenSSL's error queue on a mismatch.
+ * Lengths fit an int: packets are at most SRTP_SESSION_MAX_PACKET bytes. */
 static int aead(EVP_CIPHER_CTX *c, bool encrypt, const uint8_t iv[IV_LEN], const struct aead_op *op)
 {
     int n = 0;
