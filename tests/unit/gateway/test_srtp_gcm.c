@@ -461,3 +461,35 @@ Test(srtp_gcm, free_wipes_and_is_idempotent)
     size_t len = make_rtp(buf, 1, 1, 60);
     cr_assert_eq(srtp_session_protect_rtp(&p.tx, buf, &len, sizeof(buf)), -EINVAL);
 }
+
+/* RFC 7714 §8.2, §9.2: header (AAD), payload (ciphertext), tag and SRTCP trailer are all
+ * authenticated: a flip in any of them is an authentication failure, not a parse error. */
+Test(srtp_gcm, tampered_header_payload_or_tag_is_ebadmsg)
+{
+    struct pair p;
+    pair_init(&p);
+    struct sent s;
+    protect(&p, &s, 21, 300);
+    const size_t rtp_spots[] = {1, 5, 9, 12, 40, 59, 60, 75}; /* PT, ts, SSRC, payload, tag */
+    for (size_t i = 0; i < sizeof(rtp_spots) / sizeof(rtp_spots[0]); i++) {
+        struct sent t = s;
+        t.b[rtp_spots[i]] ^= 0x10;
+        cr_assert_eq(deliver(&p, &t), -EBADMSG, "RTP byte %zu", rtp_spots[i]);
+    }
+    cr_assert_eq(deliver(&p, &s), 0);
+
+    uint8_t pkt[256], buf[256];
+    size_t len = make_rtcp(pkt, 21);
+    cr_assert_eq(srtp_session_protect_rtcp(&p.tx, pkt, &len, sizeof(pkt)), 0);
+    const size_t rtcp_spots[] = {1, 3, 6, 8, 31, 32, 47, 48, 51}; /* header, body, tag, index */
+    for (size_t i = 0; i < sizeof(rtcp_spots) / sizeof(rtcp_spots[0]); i++) {
+        memcpy(buf, pkt, len);
+        buf[rtcp_spots[i]] ^= 0x01;
+        size_t n = len;
+        cr_assert_eq(srtp_session_unprotect_rtcp(&p.rx, buf, &n), -EBADMSG, "RTCP byte %zu",
+                     rtcp_spots[i]);
+    }
+    memcpy(buf, pkt, len);
+    cr_assert_eq(srtp_session_unprotect_rtcp(&p.rx, buf, &len), 0);
+    pair_free(&p);
+}
