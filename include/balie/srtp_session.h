@@ -79,7 +79,8 @@ void srtp_session_free(struct srtp_session *s);
  *   -EINVAL    malformed packet (shorter than its header says, not version 2, too long)
  *   -ENOSPC    `cap` leaves less than the trailer room (protect only)
  *   -EBADMSG   authentication failed: the packet must be dropped, its bytes are not plaintext
- *   -EALREADY  replay: a packet with this index was already accepted (or, on protect, sent)
+ *   -EALREADY  replay: a packet with this index was already accepted (or, on protect, sent),
+ *              or it is older than the replay window
  *   -EPROTO    any other failure: a new SSRC when the GCM table is full (see above), keys
  *              exhausted (2^48 SRTP or 2^31 SRTCP packets), a libsrtp2 or OpenSSL error
  * On failure the contents of `buf` are undefined and must not be used.
