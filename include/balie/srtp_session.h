@@ -1,8 +1,15 @@
 /* SRTP and SRTCP protection for one leg (RFC 3711), keyed by DTLS-SRTP (RFC 5764).
  *
- * A session holds two libsrtp2 contexts: outbound (our key, any SSRC we send) and inbound (the
- * peer's key, any SSRC it sends). Profiles: AES128_CM_HMAC_SHA1_80 (RFC 5764 §4.1.2) and
- * AEAD_AES_128_GCM (RFC 7714 §14.2). Replay protection is on in both directions.
+ * A session has two directions: outbound (our key, any SSRC we send) and inbound (the peer's
+ * key, any SSRC it sends). Profiles:
+ *   AEAD_AES_128_GCM (RFC 7714 §14.2), done here on OpenSSL's EVP interface
+ *     (gateway/srtp_gcm.c): no allocation, lock or log per packet;
+ *   AES128_CM_HMAC_SHA1_80 (RFC 5764 §4.1.2), kept on libsrtp2 for peers without GCM.
+ * Replay protection is on in both directions, with a window of 1024 packets.
+ *
+ * GCM keeps state for at most SRTP_GCM_MAX_STREAMS (16) SSRCs per direction; a packet from a
+ * further SSRC is refused with -EPROTO (an inbound SSRC takes a slot only once one of its
+ * packets authenticated).
  *
  * Threads: a session belongs to one thread (the media worker that owns the leg); libsrtp2's
  * process-wide initialisation is done once, on first use, behind pthread_once. */
@@ -26,7 +33,8 @@ enum srtp_session_profile {
 
 /* Room libsrtp2 may write past the end of a packet when protecting it: its documented
  * SRTP_MAX_TRAILER_LEN (tag and MKI), plus the 4-byte E flag and index for SRTCP. The buffer
- * given to the protect functions must hold `*len` plus this many bytes. */
+ * given to the protect functions must hold `*len` plus this many bytes, whatever the profile
+ * (GCM writes 16 bytes, 20 for SRTCP). */
 #define SRTP_SESSION_RTP_TRAILER_ROOM 144
 #define SRTP_SESSION_RTCP_TRAILER_ROOM 148
 
@@ -46,20 +54,24 @@ struct srtp_keys {
     bool local_is_client; /* we were the DTLS client: local = client_write_* */
 };
 
-struct srtp_ctx_t_; /* libsrtp2's session type (srtp_t), kept out of this header */
+struct srtp_ctx_t_;      /* libsrtp2's session type (srtp_t), kept out of this header */
+struct srtp_gcm_session; /* gateway/srtp_gcm.h */
 
+/* One backend is in use, as `profile` says: `gcm` for AEAD_AES_128_GCM, the two libsrtp2
+ * contexts for AES128_CM_HMAC_SHA1_80. */
 struct srtp_session {
     struct srtp_ctx_t_ *outbound;
     struct srtp_ctx_t_ *inbound;
+    struct srtp_gcm_session *gcm;
     enum srtp_session_profile profile;
 };
 
-/* Creates both contexts from `k` (copied; the caller may wipe it afterwards). Returns 0, or
- * -EINVAL (unknown profile or lengths that do not match it), -EIO (libsrtp2 refused to start or
- * to create a context). On failure `s` holds nothing to free. */
+/* Creates both directions from `k` (copied; the caller may wipe it afterwards). Returns 0, or
+ * -EINVAL (unknown profile or lengths that do not match it), -EIO (libsrtp2 or OpenSSL refused
+ * to start or to create a context, or no memory). On failure `s` holds nothing to free. */
 int srtp_session_init(struct srtp_session *s, const struct srtp_keys *k);
 
-/* Frees both contexts. Safe on a zeroed or already freed session. */
+/* Frees both directions and wipes their keys. Safe on a zeroed or already freed session. */
 void srtp_session_free(struct srtp_session *s);
 
 /* Packet functions. Each works in place on `buf`, which holds `*len` bytes and has room for
@@ -67,8 +79,10 @@ void srtp_session_free(struct srtp_session *s);
  *   -EINVAL    malformed packet (shorter than its header says, not version 2, too long)
  *   -ENOSPC    `cap` leaves less than the trailer room (protect only)
  *   -EBADMSG   authentication failed: the packet must be dropped, its bytes are not plaintext
- *   -EALREADY  replay: a packet with this index was already accepted (or, on protect, sent)
- *   -EPROTO    any other libsrtp2 failure
+ *   -EALREADY  replay: a packet with this index was already accepted (or, on protect, sent),
+ *              or it is older than the replay window
+ *   -EPROTO    any other failure: a new SSRC when the GCM table is full (see above), keys
+ *              exhausted (2^48 SRTP or 2^31 SRTCP packets), a libsrtp2 or OpenSSL error
  * On failure the contents of `buf` are undefined and must not be used.
  *
  * Retransmissions: protecting a sequence number twice is refused (-EALREADY). With GCM a repeat
