@@ -44,6 +44,9 @@ static void send_agent_queue(struct calls *calls, struct ws_client *c, uint64_t 
     size_t n = queue_agent_view(calls->queue, c->handle, now, views, 64);
     ws_send(c, calls_journey_decorate_queue(
                    calls, calls_queue_agent_msg(calls, c, views, n < 64 ? n : 64)));
+    /* An agent in a call still gets the current view when it ends: the end moves the queue's
+     * generation on. */
+    c->sent_generation = queue_generation(calls->queue);
     c->sent_roster = calls->roster;
     calls->queue_messages++;
 }
@@ -55,19 +58,17 @@ void calls_broadcast_queue(struct calls *calls)
     calls->queue_dirty = true;
 }
 
-/* Tells every agent and every waiting citizen what changed for them since they last heard.
- * An agent in a call does not see the queue (the console shows it again when the call ends,
- * and then gets the view, its generation being old): it hears only of colleagues coming or
- * going, its transfer targets. A citizen hears only when its own place changed. */
+/* Tells every idle agent and every waiting citizen what changed for them since they last
+ * heard. An agent in a call does not see the queue (the console shows it again when the call
+ * ends, and then gets the view, its generation being old); it hears of colleagues coming or
+ * going, its transfer targets, from calls_tick. A citizen hears only when its place changed. */
 static void send_queue_updates(struct calls *calls, uint64_t now)
 {
     uint64_t gen = queue_generation(calls->queue);
     for (struct ws_client *c = calls->clients; c; c = c->next) {
         if (c->role == PROTO_ROLE_AGENT && c->agent_known) {
-            if (c->call ? c->sent_roster != calls->roster : c->sent_generation != gen)
+            if (!c->call && c->sent_generation != gen)
                 send_agent_queue(calls, c, now);
-            if (!c->call)
-                c->sent_generation = gen;
         } else if (c->role == PROTO_ROLE_CITIZEN && c->waiting_call[0] &&
                    c->sent_generation != gen) {
             char *msg = calls_queue_position_update(calls, c);
@@ -599,7 +600,6 @@ static void handle_presence(struct calls *calls, struct ws_client *c, const stru
         queue_agent_set_id(calls->queue, c->handle, c->agent_id);
     send_ack(c, &m->id);
     send_agent_queue(calls, c, now_ms());
-    c->sent_generation = queue_generation(calls->queue);
 }
 
 static void handle_accept(struct calls *calls, struct ws_client *c, const struct proto_msg *m)
@@ -887,11 +887,12 @@ void calls_tick(struct calls *calls, uint64_t now)
     calls_queue_tick(calls, now); /* appointments come due, assignments lapse */
     if (calls_journey_tick(calls) > 0)
         calls_broadcast_queue(calls);
-    if (queue_waiting_count(calls->queue) == 0)
-        return;
-    /* Waiting times grow every second without the queue changing. */
+    /* Waiting times grow every second without the queue changing. An agent in a call gets the
+     * list of colleagues (its transfer targets) when it changed, here at most once a second:
+     * while agents log in by the hundred, one each per change would be N² messages. */
     for (struct ws_client *c = calls->clients; c; c = c->next)
-        if (c->role == PROTO_ROLE_AGENT && c->agent_known && !c->call)
+        if (c->role == PROTO_ROLE_AGENT && c->agent_known &&
+            (c->call ? c->sent_roster != calls->roster : queue_waiting_count(calls->queue) > 0))
             send_agent_queue(calls, c, now);
 }
 

@@ -325,7 +325,13 @@ async def fanout(base, agents, waiting, burst):
     print(f"moved up min {min(moved)} max {max(moved)}", flush=True)
     per_agent = [count_queue(a) for a in idle]
     print(f"agents after leave at most 2 {max(per_agent) <= 2}", flush=True)
-    for x in idle + [busy, first] + line + late:
+    # A colleague logging in still reaches the agent in a call (its transfer targets).
+    newcomer = await agent(base, "agent.new")
+    new_id = newcomer.session["agent_id"]
+    await busy.expect(lambda m: m["type"] == "queue"
+                      and any(x["id"] == new_id for x in m.get("colleagues", [])), 5)
+    print("busy agent hears of a new colleague", flush=True)
+    for x in idle + [busy, first, newcomer] + line + late:
         await x.close()
 
 
