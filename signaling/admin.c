@@ -150,6 +150,8 @@ static int signals(struct server *srv, struct lws *wsi, struct http_session *hs,
         return problem(srv, wsi, hs, 503, "Service Unavailable", "the signal store is not open");
     if (erase) {
         int n = journey_erase(srv->journey, pseudonym);
+        if (n >= 0 && journey_flush(srv->journey) != 0) /* "erased" only once it is committed */
+            n = -EIO;
         if (n < 0)
             return problem(srv, wsi, hs, 500, "Internal Server Error", "the erase failed");
         log_info("admin", "erased %d journey signals of one citizen (AVG art. 17)", n);

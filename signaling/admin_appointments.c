@@ -14,6 +14,7 @@
 #include <openssl/crypto.h>
 
 #include "balie/appointments.h"
+#include "balie/journey.h"
 #include "balie/log.h"
 #include "balie/opening_hours.h"
 #include "server_internal.h"
@@ -42,6 +43,7 @@ int appointments_start(struct server *srv)
         sizeof(path))
         return -ENAMETOOLONG;
     /* Appointments that ended up to a day ago are kept, so a late citizen hears "ended". */
+    journey_flush(srv->journey); /* its migration needs the write lock */
     int err =
         appt_store_open(&srv->appointments, path, wall_ms() - 86400 * 1000LL, why, sizeof(why));
     if (err) {
@@ -143,6 +145,9 @@ static int create(struct server *srv, struct lws *wsi, struct http_session *hs,
         return admin_problem(
             srv, wsi, hs, strncmp(why, "send", 4) == 0 ? 415 : 400,
             strncmp(why, "send", 4) == 0 ? "Unsupported Media Type" : "Bad Request", why);
+    /* Appointments share the database file: the journey's pending transaction would hold the
+     * write lock this insert needs (journey_flush). */
+    journey_flush(srv->journey);
     int err = appt_create(srv->appointments, &a, wall_ms());
     if (err == -EINVAL)
         return admin_problem(srv, wsi, hs, 422, "Unprocessable Content",
@@ -206,6 +211,7 @@ static int one(struct server *srv, struct lws *wsi, struct http_session *hs, con
         return respond_json(srv, wsi, hs, 200, appointment_json(srv, &a), NULL);
     if (method != ADMIN_DELETE)
         return admin_problem(srv, wsi, hs, 405, "Method Not Allowed", "GET or DELETE");
+    journey_flush(srv->journey); /* the write lock, as for a create */
     if (appt_delete(srv->appointments, id) != 0)
         return admin_problem(srv, wsi, hs, 500, "Internal Server Error", "the delete failed");
     log_write(LOG_LEVEL_INFO, "admin", id, "appointment deleted");

@@ -44,22 +44,54 @@ static void send_agent_queue(struct calls *calls, struct ws_client *c, uint64_t 
     size_t n = queue_agent_view(calls->queue, c->handle, now, views, 64);
     ws_send(c, calls_journey_decorate_queue(
                    calls, calls_queue_agent_msg(calls, c, views, n < 64 ? n : 64)));
+    /* An agent in a call still gets the current view when it ends: the end moves the queue's
+     * generation on. */
+    c->sent_generation = queue_generation(calls->queue);
+    c->sent_roster = calls->roster;
+    calls->queue_messages++;
 }
 
-/* Tells every agent and every waiting citizen what changed since they last heard. */
+/* The queue changed: the views go out at the end of this turn of the loop
+ * (calls_flush_queue), once however many changes the turn made. */
 void calls_broadcast_queue(struct calls *calls)
 {
-    uint64_t gen = queue_generation(calls->queue), now = now_ms();
+    calls->queue_dirty = true;
+}
+
+/* Tells every idle agent and every waiting citizen what changed for them since they last
+ * heard. An agent in a call does not see the queue (the console shows it again when the call
+ * ends, and then gets the view, its generation being old); it hears of colleagues coming or
+ * going, its transfer targets, from calls_tick. A citizen hears only when its place changed. */
+static void send_queue_updates(struct calls *calls, uint64_t now)
+{
+    uint64_t gen = queue_generation(calls->queue);
     for (struct ws_client *c = calls->clients; c; c = c->next) {
-        if (c->sent_generation == gen)
-            continue;
         if (c->role == PROTO_ROLE_AGENT && c->agent_known) {
-            send_agent_queue(calls, c, now);
-        } else if (c->role == PROTO_ROLE_CITIZEN && c->waiting_call[0]) {
-            ws_send(c, calls_queue_position_msg(calls, c, false));
+            if (!c->call && c->sent_generation != gen)
+                send_agent_queue(calls, c, now);
+        } else if (c->role == PROTO_ROLE_CITIZEN && c->waiting_call[0] &&
+                   c->sent_generation != gen) {
+            char *msg = calls_queue_position_update(calls, c);
+            calls->queue_messages += msg != NULL;
+            ws_send(c, msg);
+            c->sent_generation = gen;
         }
-        c->sent_generation = gen;
     }
+}
+
+int calls_flush_queue(struct calls *calls, uint64_t now)
+{
+    if (!calls->queue_dirty)
+        return 0;
+    /* At most one broadcast per CALLS_QUEUE_MIN_MS: while calls pour in, every client hears
+     * a bounded number of updates a second instead of one per change. */
+    if (calls->queue_sent_ms && now < calls->queue_sent_ms + CALLS_QUEUE_MIN_MS)
+        return (int)(calls->queue_sent_ms + CALLS_QUEUE_MIN_MS - now);
+    calls->queue_dirty = false;
+    calls->queue_sent_ms = now;
+    calls->queue_flushes++;
+    send_queue_updates(calls, now);
+    return 0;
 }
 
 /* ---- Life cycle ---- */
@@ -95,6 +127,7 @@ struct calls *calls_new(const struct balie_config *cfg, const char *fingerprint)
     }
     calls->next_handle = 1;
     calls->next_leg = 1;
+    calls->roster = 1; /* a new client's 0 differs: it gets the list */
     metrics_add_collector(calls_collect_metrics, calls);
     return calls;
 }
@@ -213,6 +246,8 @@ void calls_client_closed(struct calls *calls, struct ws_client *c)
     }
     if (c->role == PROTO_ROLE_AGENT)
         queue_agent_remove(calls->queue, c->handle);
+    if (c->role == PROTO_ROLE_AGENT && c->agent_known)
+        calls->roster++; /* colleagues' transfer targets change */
     if (c->prev)
         c->prev->next = c->next;
     else if (calls->clients == c)
@@ -558,12 +593,13 @@ static void handle_presence(struct calls *calls, struct ws_client *c, const stru
         send_error(c, &m->id, queue_result_name(r), "presence not accepted");
         return;
     }
+    if (!c->agent_known)
+        calls->roster++;
     c->agent_known = true;
     if (c->agent_id[0]) /* so appointments and transfers can name this agent */
         queue_agent_set_id(calls->queue, c->handle, c->agent_id);
     send_ack(c, &m->id);
     send_agent_queue(calls, c, now_ms());
-    c->sent_generation = queue_generation(calls->queue);
 }
 
 static void handle_accept(struct calls *calls, struct ws_client *c, const struct proto_msg *m)
@@ -851,11 +887,12 @@ void calls_tick(struct calls *calls, uint64_t now)
     calls_queue_tick(calls, now); /* appointments come due, assignments lapse */
     if (calls_journey_tick(calls) > 0)
         calls_broadcast_queue(calls);
-    if (queue_waiting_count(calls->queue) == 0)
-        return;
-    /* Waiting times grow every second without the queue changing. */
+    /* Waiting times grow every second without the queue changing. An agent in a call gets the
+     * list of colleagues (its transfer targets) when it changed, here at most once a second:
+     * while agents log in by the hundred, one each per change would be N² messages. */
     for (struct ws_client *c = calls->clients; c; c = c->next)
-        if (c->role == PROTO_ROLE_AGENT && c->agent_known && !c->call)
+        if (c->role == PROTO_ROLE_AGENT && c->agent_known &&
+            (c->call ? c->sent_roster != calls->roster : queue_waiting_count(calls->queue) > 0))
             send_agent_queue(calls, c, now);
 }
 

@@ -81,6 +81,11 @@ struct calls {
     struct appt_store *appointments;
     uint64_t transfers, prioritized, appointment_joins, closed_refusals, appointments_purged_ms;
     uint64_t hold_ms; /* calls_hold.c: hold time of every hold that ended */
+    /* Queue broadcasts (calls_flush_queue): pending, when last sent, and the agents' roster
+     * (moves on when an agent comes or goes: colleagues lists change). */
+    bool queue_dirty;
+    uint64_t queue_sent_ms, roster;
+    uint64_t queue_flushes, queue_messages; /* for metrics and tests */
 };
 
 static inline uint64_t now_ms(void)
@@ -169,6 +174,9 @@ int calls_queue_plan_join(struct calls *calls, struct ws_client *c, const struct
                           struct calls_join_plan *plan);
 /* `queued` (first) or `queue` for a waiting citizen; NULL when it no longer waits. */
 char *calls_queue_position_msg(struct calls *calls, struct ws_client *c, bool first);
+/* A `queue` message for a waiting citizen when its position, estimate or lane changed since
+ * it was last told; else NULL. */
+char *calls_queue_position_update(struct calls *calls, struct ws_client *c);
 void calls_queue_peer_info(const struct call *call, struct proto_peer *info);
 /* An agent's `queue` {waiting, colleagues}: the calls it may take, and the other agents it
  * may transfer to. */

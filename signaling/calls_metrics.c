@@ -81,6 +81,12 @@ void calls_collect_metrics(struct strbuf *out, void *arg)
                        (unsigned long long)calls->ended[i]);
     metrics_write_simple(out, "balie_queue_waiting", "gauge", "Citizens waiting in the queue.",
                          (double)queue_waiting_count(calls->queue));
+    metrics_write_simple(out, "balie_queue_broadcasts_total", "counter",
+                         "Coalesced queue broadcasts (one per loop turn at most).",
+                         (double)calls->queue_flushes);
+    metrics_write_simple(out, "balie_queue_messages_total", "counter",
+                         "queue messages sent (agents' views, waiting citizens' places).",
+                         (double)calls->queue_messages);
     metrics_write_simple(out, "balie_queue_joins_total", "counter", "Citizens who joined a queue.",
                          (double)calls->joins);
     metrics_write_simple(out, "balie_queue_refused_joins_total", "counter",

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "balie/appointments.h"
+#include "balie/journey.h"
 #include "balie/log.h"
 #include "balie/metrics.h"
 #include "balie/strbuf.h"
@@ -171,18 +172,49 @@ int calls_queue_plan_join(struct calls *calls, struct ws_client *c, const struct
     return 0; /* an unknown service is the queue's to refuse */
 }
 
+/* Where `c` stands; false when it is not waiting. */
+static bool position_info(struct calls *calls, struct ws_client *c, struct proto_queue_info *info)
+{
+    memset(info, 0, sizeof(*info));
+    info->call = c->waiting_call;
+    info->estimated_wait_s = -1;
+    if (queue_position(calls->queue, c->waiting_call, &info->position) != QUEUE_OK)
+        return false;
+    queue_estimated_wait_s(calls->queue, c->waiting_call, &info->estimated_wait_s);
+    queue_call_lane(calls->queue, c->waiting_call, &info->lane);
+    if (c->appointment_id[0]) {
+        info->appointment_start_ms = c->appointment_start_ms;
+        info->appointment_end_ms = c->appointment_end_ms;
+    }
+    return true;
+}
+
+static void remember_position(struct ws_client *c, const struct proto_queue_info *info)
+{
+    c->sent_position = info->position;
+    c->sent_eta_s = info->estimated_wait_s;
+    c->sent_lane = (int)info->lane;
+}
+
 char *calls_queue_position_msg(struct calls *calls, struct ws_client *c, bool first)
 {
-    struct proto_queue_info info = {.call = c->waiting_call, .estimated_wait_s = -1};
-    if (queue_position(calls->queue, c->waiting_call, &info.position) != QUEUE_OK)
+    struct proto_queue_info info;
+    if (!position_info(calls, c, &info))
         return NULL;
-    queue_estimated_wait_s(calls->queue, c->waiting_call, &info.estimated_wait_s);
-    queue_call_lane(calls->queue, c->waiting_call, &info.lane);
-    if (c->appointment_id[0]) {
-        info.appointment_start_ms = c->appointment_start_ms;
-        info.appointment_end_ms = c->appointment_end_ms;
-    }
+    remember_position(c, &info);
     return first ? proto_build_queued_info(&info) : proto_build_queue_info(&info);
+}
+
+char *calls_queue_position_update(struct calls *calls, struct ws_client *c)
+{
+    struct proto_queue_info info;
+    if (!position_info(calls, c, &info))
+        return NULL;
+    if (info.position == c->sent_position && info.estimated_wait_s == c->sent_eta_s &&
+        (int)info.lane == c->sent_lane)
+        return NULL; /* nothing new for this citizen: a queue of N hears O(N), not O(N²) */
+    remember_position(c, &info);
+    return proto_build_queue_info(&info);
 }
 
 void calls_queue_peer_info(const struct call *call, struct proto_peer *info)
@@ -217,6 +249,7 @@ void calls_queue_tick(struct calls *calls, uint64_t now)
      * so a late citizen still hears "ended" rather than "unknown"). */
     if (calls->appointments && now - calls->appointments_purged_ms >= 3600u * 1000u) {
         calls->appointments_purged_ms = now;
+        journey_flush(calls->journey); /* the same file: the write lock (journey_flush) */
         int n = appt_purge(calls->appointments, wall_ms() - 86400 * 1000LL);
         if (n > 0)
             log_info("queue", "forgot %d appointments that ended over a day ago", n);

@@ -218,6 +218,9 @@ void journey_outbox_tick(struct journey_outbox *ob, int64_t now_ms)
 {
     if (!ob)
         return;
+    /* What goes to the webhook is committed first: a signal someone was told of is never
+     * lost to a crash of this process (journey_flush). */
+    journey_flush(ob->st);
     int64_t oldest = 0;
     if (journey_outbox_pending(ob->st, &ob->pending, &oldest) == 0)
         ob->lag_ms = oldest > 0 && now_ms > oldest ? now_ms - oldest : 0;

@@ -1,6 +1,10 @@
-/* The embedded journey store: SQLite in WAL mode with synchronous=FULL, so each signal's
- * transaction is on disk before the call returns (a power cut loses nothing that was written).
- * Statements are prepared once at open; each write is one short transaction. */
+/* The embedded journey store: SQLite in WAL mode. Writes are grouped: the first write after a
+ * journey_flush opens a transaction, later writes join it, and the control thread's loop calls
+ * journey_flush once per turn, before anything that turn queued is sent to anyone. A commit is
+ * a write() into the WAL (synchronous=NORMAL): it survives the process being killed. The syncer
+ * thread (journey_sync.c) fsyncs it within JOURNEY_SYNC_INTERVAL_MS, so a power cut loses at
+ * most the commits of that last interval, and never corrupts the file. Statements are prepared
+ * once at open. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,6 +18,7 @@
 
 #include "balie/journey.h"
 #include "balie/log.h"
+#include "journey_sync.h"
 
 /* Migration i brings the schema from version i to i + 1. Never edit one that shipped: add. */
 static const char *const migrations[JOURNEY_SCHEMA_VERSION] = {
@@ -67,6 +72,9 @@ enum stmt {
     ST_BEGIN,
     ST_COMMIT,
     ST_ROLLBACK,
+    ST_SAVEPOINT,
+    ST_RELEASE,
+    ST_ROLLBACK_TO,
     ST_COUNT
 };
 
@@ -110,11 +118,15 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
+    [ST_SAVEPOINT] = "SAVEPOINT one_close",
+    [ST_RELEASE] = "RELEASE one_close",
+    [ST_ROLLBACK_TO] = "ROLLBACK TO one_close",
 };
 
 struct journey_store {
     sqlite3 *db;
     sqlite3_stmt *stmt[ST_COUNT];
+    struct journey_sync *sync; /* NULL: SQLite's own checkpoints, on this thread */
 };
 
 /* Runs a statement that returns no rows, and resets it. SQLITE_DONE → 0. */
@@ -126,23 +138,33 @@ static int step_done(sqlite3_stmt *st)
     return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
-static int begin(struct journey_store *st)
+/* Joins the turn's transaction, opening it when none is. */
+static int batch(struct journey_store *st)
 {
-    return step_done(st->stmt[ST_BEGIN]);
+    return sqlite3_get_autocommit(st->db) ? step_done(st->stmt[ST_BEGIN]) : 0;
 }
 
-static int commit(struct journey_store *st)
+int journey_flush(struct journey_store *st)
 {
-    if (step_done(st->stmt[ST_COMMIT]) == 0)
+    if (!st || sqlite3_get_autocommit(st->db))
         return 0;
-    step_done(st->stmt[ST_ROLLBACK]);
-    return -EIO;
+    if (step_done(st->stmt[ST_COMMIT]) != 0) {
+        log_error("journey", "the commit failed: %s", sqlite3_errmsg(st->db));
+        step_done(st->stmt[ST_ROLLBACK]);
+        return -EIO;
+    }
+    if (st->sync)
+        journey_sync_committed(st->sync);
+    return 0;
 }
 
-static int fail(struct journey_store *st, int err)
+bool journey_synced(struct journey_store *st)
 {
-    step_done(st->stmt[ST_ROLLBACK]);
-    return err;
+    if (!st->sync)
+        return sqlite3_get_autocommit(st->db) != 0;
+    uint64_t committed, synced;
+    journey_sync_counts(st->sync, &committed, &synced);
+    return sqlite3_get_autocommit(st->db) && synced == committed;
 }
 
 static int schema_version(sqlite3 *db, int *version)
@@ -221,7 +243,7 @@ int journey_store_open(struct journey_store **out, const char *path, char *why, 
     if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
             SQLITE_OK ||
         sqlite3_exec(st->db,
-                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
                      " PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 2000;",
                      NULL, NULL, &msg) != SQLITE_OK) {
         snprintf(why, why_len, "cannot open %s: %s", path,
@@ -238,6 +260,11 @@ int journey_store_open(struct journey_store **out, const char *path, char *why, 
             err = -EIO;
         }
     }
+    /* The syncer checkpoints; this connection's own automatic checkpoint would fsync here. */
+    if (!err && journey_sync_start(&st->sync, path) == 0)
+        sqlite3_wal_autocheckpoint(st->db, 0);
+    else if (!err)
+        log_warn("journey", "no syncer thread: commits are synced at checkpoints only");
     if (err) {
         journey_store_close(st);
         return err;
@@ -250,6 +277,8 @@ void journey_store_close(struct journey_store *st)
 {
     if (!st)
         return;
+    journey_flush(st);
+    journey_sync_stop(st->sync); /* its last checkpoint makes every commit durable */
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(st->stmt[i]);
     sqlite3_close(st->db);
@@ -336,19 +365,23 @@ static void read_signal(sqlite3_stmt *q, struct journey_signal *s)
 
 int journey_open(struct journey_store *st, const struct journey_signal *s)
 {
+    if (batch(st) != 0)
+        return -EIO;
     sqlite3_stmt *q = st->stmt[ST_INSERT];
     bind_signal(q, s);
     int rc = sqlite3_step(q);
     sqlite3_reset(q);
     sqlite3_clear_bindings(q);
     if (rc == SQLITE_DONE)
-        return 0; /* autocommit: one durable transaction */
+        return 0; /* committed at the end of the turn (journey_flush) */
     return rc == SQLITE_CONSTRAINT ? -EEXIST : -EIO;
 }
 
 int journey_answered(struct journey_store *st, const char *id, int64_t answered_ms,
                      const char *agent_id)
 {
+    if (batch(st) != 0)
+        return -EIO;
     sqlite3_stmt *q = st->stmt[ST_ANSWERED];
     bind_text(q, 1, id);
     sqlite3_bind_int64(q, 2, answered_ms);
@@ -385,15 +418,18 @@ int journey_close(struct journey_store *st, const struct journey_signal *s)
 {
     if (s->outcome == JOURNEY_OPEN || (unsigned)s->outcome >= JOURNEY_OUTCOME_COUNT)
         return -EINVAL;
-    if (begin(st) != 0)
+    /* A savepoint: a close that fails halfway undoes itself, not the turn's other writes. */
+    if (batch(st) != 0 || step_done(st->stmt[ST_SAVEPOINT]) != 0)
         return -EIO;
     int err = close_in_tx(st, s);
-    return err ? fail(st, err) : commit(st);
+    if (err)
+        step_done(st->stmt[ST_ROLLBACK_TO]);
+    return step_done(st->stmt[ST_RELEASE]) == 0 ? err : -EIO;
 }
 
 int journey_recover(struct journey_store *st, int64_t now_ms)
 {
-    if (begin(st) != 0)
+    if (batch(st) != 0)
         return -EIO;
     sqlite3_stmt *q = st->stmt[ST_RECOVER];
     int n = 0, err = 0, rc;
@@ -418,14 +454,18 @@ int journey_recover(struct journey_store *st, int64_t now_ms)
         err = close_in_tx(st, s);
     }
     free(open);
-    if (err)
-        return fail(st, err);
-    err = commit(st);
+    if (err) {
+        step_done(st->stmt[ST_ROLLBACK]);
+        return err;
+    }
+    err = journey_flush(st);
     return err ? err : n;
 }
 
 static int delete_by(struct journey_store *st, enum stmt which, const char *text, int64_t value)
 {
+    if (batch(st) != 0)
+        return -EIO;
     sqlite3_stmt *q = st->stmt[which];
     if (text)
         bind_text(q, 1, text);
@@ -536,6 +576,8 @@ int journey_outbox_due(struct journey_store *st, int64_t now_ms, struct journey_
 static int outbox_update(struct journey_store *st, enum stmt which, const char *id, int64_t a,
                          int64_t b)
 {
+    if (batch(st) != 0)
+        return -EIO;
     sqlite3_stmt *q = st->stmt[which];
     bind_text(q, 1, id);
     sqlite3_bind_int64(q, 2, a);

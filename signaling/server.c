@@ -247,6 +247,7 @@ static int journey_start(struct server *srv)
     }
     log_info("journey", "signals are kept in %s", path);
     journey_retention(srv, server_now_ms());
+    journey_flush(srv->journey); /* the appointments store opens the same file next */
     return journey_delivery_start(srv);
 }
 
@@ -366,6 +367,23 @@ int server_create(struct server **out, const struct balie_config *cfg, const cha
     return 0;
 }
 
+static void queue_wake(lws_sorted_usec_list_t *sul)
+{
+    (void)sul; /* it only ends the loop's wait: server_end_of_turn sends */
+}
+
+/* Work done once per turn of the loop, after every callback of the turn ran and before the
+ * next poll writes anything they queued: the queue views go out once however many changes the
+ * turn made, and the turn's journey writes commit in one transaction (journey_flush), so no
+ * message about a signal leaves before the signal is committed. */
+static void server_end_of_turn(struct server *srv)
+{
+    int wait_ms = calls_flush_queue(srv->calls, server_now_ms());
+    if (wait_ms > 0)
+        lws_sul_schedule(srv->ctx, 0, &srv->queue_wake, queue_wake, (lws_usec_t)wait_ms * 1000);
+    journey_flush(srv->journey);
+}
+
 /* After the last call ended, its `ended` messages may still be queued: keep serving until they
  * are written, for at most this long, so a drain never swallows the end of a call. */
 #define SERVER_FLUSH_MS 1000
@@ -385,6 +403,7 @@ int server_run(struct server *srv)
             log_error("server", "event loop failed");
             return 1;
         }
+        server_end_of_turn(srv);
     }
     return 0;
 }
@@ -413,6 +432,7 @@ void server_destroy(struct server *srv)
     if (!srv)
         return;
     lws_sul_cancel(&srv->tick);
+    lws_sul_cancel(&srv->queue_wake);
     auth_stop_threads(srv); /* before the context goes: the verifier thread wakes it */
     if (srv->calls)
         calls_shutdown(srv->calls); /* sessions cut short now end as gateway_shutdown */

@@ -54,6 +54,7 @@ struct server {
     struct calls *calls;
     struct session_store *sessions;
     lws_sorted_usec_list_t tick;
+    lws_sorted_usec_list_t queue_wake; /* a coalesced queue broadcast is due */
 
     /* Journey signals (journey.h): the store in data_dir/balie.db and the /metrics aggregates. */
     struct journey_store *journey;

@@ -55,9 +55,14 @@ struct ws_client {
 
     /* Where the client stands. */
     uint64_t sent_generation;       /* the queue state last sent to it */
+    uint64_t sent_roster;           /* an agent: the roster of colleagues last sent to it */
     struct call *call;              /* in a call */
     struct journey_signal *journey; /* a citizen's session, until its call starts */
     int64_t appointment_start_ms, appointment_end_ms;
+    /* A waiting citizen: what it was last told (position 0: nothing yet). */
+    uint32_t sent_position;
+    int32_t sent_eta_s;
+    int sent_lane;
     uint64_t parked_until_ms;      /* reconnect: a parked copy (wsi NULL) lives until then */
     struct ws_client *prev, *next; /* every client, for broadcasts */
 
@@ -101,6 +106,11 @@ void calls_handle(struct calls *calls, struct ws_client *c, const struct proto_m
 void calls_on_worker_event(struct calls *calls, const struct worker_event *evt);
 /* Once a second: agents' queue views (waiting times grow), stale state. */
 void calls_tick(struct calls *calls, uint64_t now_ms);
+/* Once per turn of the loop: sends the queue views if the queue changed, at most once every
+ * CALLS_QUEUE_MIN_MS (the first change after a quiet spell goes at once). Returns 0, or how
+ * many ms until a pending broadcast may go (the caller wakes the loop then). */
+int calls_flush_queue(struct calls *calls, uint64_t now_ms);
+#define CALLS_QUEUE_MIN_MS 100
 void calls_set_draining(struct calls *calls, bool draining);
 /* Where appointments are kept (appointments.h); NULL: no appointments. Stays the caller's. */
 struct appt_store;

@@ -126,7 +126,19 @@ struct journey_store;
 /* Opens (creating with mode 0600) the database at `path` and brings its schema up to
  * JOURNEY_SCHEMA_VERSION. Returns 0 or a negative errno; `why` says what failed. */
 int journey_store_open(struct journey_store **out, const char *path, char *why, size_t why_len);
+/* Commits what is pending and syncs it to disk before closing. */
 void journey_store_close(struct journey_store *st);
+
+/* Writes are grouped: the writes below join one transaction, which journey_flush commits. The
+ * control thread flushes once per turn of its loop, before anything the turn queued is sent,
+ * so nothing is reported to anyone before it is committed. A commit survives the process being
+ * killed at once; a thread makes it survive a power cut within JOURNEY_SYNC_INTERVAL_MS
+ * (docs/journey.md, "Durability"). Reads see pending writes. 0, or -EIO when the commit failed
+ * (the pending writes are lost). NULL is fine. */
+int journey_flush(struct journey_store *st);
+
+/* True when nothing is pending and every commit is on disk (tests, and a clean shutdown). */
+bool journey_synced(struct journey_store *st);
 
 /* Writes a new open signal. -EEXIST when that id exists, -EIO on a storage error. */
 int journey_open(struct journey_store *st, const struct journey_signal *s);

@@ -4,6 +4,7 @@ balie.v1 WebSocket and joins the queue.
 
     journey_client.py BASE_URL SUBJECT wait    join, print "queued", then hold the socket open
     journey_client.py BASE_URL SUBJECT leave   join, leave, print "left", close
+    journey_client.py BASE_URL SUBJECT burstN  N sessions join at once, print "queued N", hold
 
 The subject is read from argv and never printed."""
 import asyncio
@@ -63,4 +64,20 @@ async def main(base, subject, mode):
         await asyncio.wait_for(ws.wait_closed(), 60)  # until the gateway goes
 
 
-asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3]))
+async def burst(base, subject, n):
+    """n sessions of one subject join at the same moment (the gateway writes their signals in
+    few turns of its loop), print "queued N" once every one is queued, and hold on."""
+    cookies = [login(base, subject) for _ in range(n)]
+    uri = base.replace("http", "ws", 1) + "/ws"
+    socks = [await websockets.connect(uri, subprotocols=["balie.v1"], origin=base,
+                                      extra_headers={"Cookie": c}) for c in cookies]
+    await asyncio.gather(*(ws.send(json.dumps({"type": "join", "id": 1})) for ws in socks))
+    await asyncio.gather(*(expect(ws, "queued") for ws in socks))
+    print(f"queued {n}", flush=True)
+    await asyncio.wait_for(socks[0].wait_closed(), 60)  # until the gateway goes
+
+
+if sys.argv[3].startswith("burst"):
+    asyncio.run(burst(sys.argv[1], sys.argv[2], int(sys.argv[3][5:])))
+else:
+    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3]))

@@ -10,6 +10,7 @@ clients against the real daemon, logged in through the dev provider.
     queue_client.py BASE assigned TOKEN     an appointment for agent B: agent A is not offered it
     queue_client.py BASE large              messages longer than the receive buffer, whole and
                                             in fragments, and one over the frame limit
+    queue_client.py BASE fanout A W B       A agents, W waiting, then B joins at once: messages
 
 Each prints result lines ("winner a", "served appointment", …) that the C test checks. Subjects
 are test BSNs made here (they pass the 11-test), never printed."""
@@ -285,8 +286,8 @@ async def assigned(base, token):
 
 
 async def large(base):
-    """A description is often longer than the server's per-connection receive buffer (4 kB):
-    such messages must arrive whole, also when the browser sends them in fragments."""
+    """Messages longer than a few kB (a description can be) must arrive whole, also when the
+    browser sends them in fragments."""
     c = await citizen(base, 0)
     pad = " " * 20000
     await c.ws.send('{"type":"join","id":1' + pad + '}')
@@ -306,6 +307,58 @@ async def large(base):
     c.reader.cancel()
 
 
+def count_queue(client):
+    n = sum(1 for m in client.inbox if m["type"] == "queue")
+    client.inbox.clear()
+    return n
+
+
+async def fanout(base, agents, waiting, burst):
+    """How many queue messages each client gets for a burst of changes: every idle agent a
+    bounded few (the broadcasts are coalesced), an agent in a call none, a waiting citizen none
+    when its place did not change, and exactly one when it did."""
+    idle = [await agent(base, f"agent.{i}") for i in range(agents)]
+    busy = await agent(base, "agent.busy")
+    first = await citizen(base, 0)
+    await first.request("join")
+    await first.type("queued")
+    await busy.request("accept")
+    await busy.type("call")
+    line = []
+    for n in range(waiting):
+        c = await citizen(base, 1 + n)
+        await c.request("join")
+        await c.type("queued")
+        line.append(c)
+    late = [await citizen(base, 1 + waiting + n) for n in range(burst)]
+    await asyncio.sleep(1.2)  # settled, and past a one-second queue round of the agents
+    for c in idle + [busy] + line:
+        c.inbox.clear()
+    # The burst: every join sent at once, behind everyone already waiting.
+    ids = await asyncio.gather(*(c.send("join") for c in late))
+    await asyncio.gather(*(c.reply(rid) for c, rid in zip(late, ids)))
+    await asyncio.sleep(0.5)
+    per_agent = [count_queue(a) for a in idle]
+    print(f"agents max {max(per_agent)}: at most 4 {max(per_agent) <= 4}", flush=True)
+    print(f"busy agent {count_queue(busy)}", flush=True)
+    print(f"waiting citizens max {max(count_queue(c) for c in line)}", flush=True)
+    # One change that moves everyone up: the head of the line leaves.
+    await line[0].request("leave")
+    await asyncio.sleep(0.5)
+    moved = [count_queue(c) for c in line[1:] + late]
+    print(f"moved up min {min(moved)} max {max(moved)}", flush=True)
+    per_agent = [count_queue(a) for a in idle]
+    print(f"agents after leave at most 2 {max(per_agent) <= 2}", flush=True)
+    # A colleague logging in still reaches the agent in a call (its transfer targets).
+    newcomer = await agent(base, "agent.new")
+    new_id = newcomer.session["agent_id"]
+    await busy.expect(lambda m: m["type"] == "queue"
+                      and any(x["id"] == new_id for x in m.get("colleagues", [])), 5)
+    print("busy agent hears of a new colleague", flush=True)
+    for x in idle + [busy, first, newcomer] + line + late:
+        await x.close()
+
+
 async def main():
     base, mode = sys.argv[1], sys.argv[2]
     if mode == "race":
@@ -322,6 +375,8 @@ async def main():
         await large(base)
     elif mode == "assigned":
         await assigned(base, sys.argv[3])
+    elif mode == "fanout":
+        await fanout(base, int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
 
 
 asyncio.run(main())

@@ -186,6 +186,33 @@ Test(journey, sigkill_mid_session_leaves_one_dropped_signal, .timeout = 90)
     cr_assert_not_null(strstr(logs, "closed 1 sessions the previous run left open"));
 }
 
+/* Joins that arrive together are written in few turns of the loop, each one transaction: once
+ * every citizen was told "queued", a SIGKILL loses none of them, and each is closed once. */
+Test(journey, sigkill_after_a_burst_of_joins_keeps_every_signal, .timeout = 90)
+{
+    start();
+    FILE *p = citizen("burst20");
+    expect_line(p, "queued 20");
+    keep_log();
+    cr_assert_eq(daemon_stop(&d, SIGKILL, 2000, NULL), 128 + SIGKILL);
+    pclose(p);
+
+    start();
+    char token[64];
+    read_token(token, sizeof(token));
+    json_t *j = export_signals(token);
+    cr_assert_eq(json_integer_value(json_object_get(j, "count")), 20);
+    json_t *signals = json_object_get(j, "signals");
+    for (size_t i = 0; i < json_array_size(signals); i++) {
+        json_t *s = json_array_get(signals, i);
+        cr_assert_str_eq(field(s, "outcome"), "dropped");
+        cr_assert_str_eq(field(s, "end_reason"), "gateway_restart");
+    }
+    json_decref(j);
+    keep_log();
+    cr_assert_not_null(strstr(logs, "closed 20 sessions the previous run left open"));
+}
+
 Test(journey, stopping_with_a_waiting_citizen_is_abandoned_gateway_shutdown, .timeout = 90)
 {
     start();

@@ -378,3 +378,19 @@ Test(queue_daemon, admin_appointments_api, .timeout = 60)
     daemon_collect_output(&d, 100);
     cr_assert_null(strstr(d.log, token));
 }
+
+/* One change of the queue costs each client O(1) messages, not O(queue): with 5 idle agents,
+ * one agent in a call and 12 waiting citizens, 20 joins at once reach each idle agent as a few
+ * coalesced views, the busy agent and the citizens ahead not at all; the head of the line
+ * leaving moves every other citizen up with exactly one message. */
+Test(queue_daemon, a_burst_of_changes_sends_each_client_a_bounded_few, .timeout = 120)
+{
+    start(NULL);
+    static const char *const want[] = {"at most 4 True",
+                                       "busy agent 0",
+                                       "waiting citizens max 0",
+                                       "moved up min 1 max 1",
+                                       "agents after leave at most 2 True",
+                                       "busy agent hears of a new colleague"};
+    run_client("fanout 5 12 20", want, sizeof(want) / sizeof(want[0]));
+}
