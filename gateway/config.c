@@ -44,6 +44,7 @@ static const struct key_def keys[] = {
     {"media", "bind", KEY_STRING, F(media.bind), 0, 0, NULL, "127.0.0.1"},
     {"media", "port_base", KEY_INT, F(media.port_base), 0, 65535, NULL, "10000"},
     {"media", "announce", KEY_STRING, F(media.announce), 0, 0, NULL, ""},
+    {"media", "socket_buffer_kb", KEY_INT, F(media.socket_buffer_kb), 256, 262144, NULL, "16384"},
     {"turn", "urls", KEY_STRING, F(turn.urls), 0, 0, NULL, ""},
     {"turn", "secret", KEY_STRING, F(turn.secret), 0, 0, NULL, ""},
     {"turn", "ttl_s", KEY_INT, F(turn.ttl_s), 60, 7 * 86400, NULL, "3600"},

@@ -191,6 +191,7 @@ int main(int argc, char **argv)
         .count = cfg.media.workers > 0 ? cfg.media.workers : (cores > 0 ? (int)cores : 1),
         .bind = cfg.media.bind,
         .port_base = cfg.media.port_base,
+        .socket_buffer_kb = cfg.media.socket_buffer_kb,
         .notify = server_wake,
         .notify_arg = srv,
         .dtls_identity = dtls,

@@ -101,6 +101,7 @@ struct balie_config {
         char bind[CONFIG_STR_MAX];
         int port_base;
         char announce[CONFIG_STR_MAX];
+        int socket_buffer_kb; /* each worker's UDP receive buffer */
     } media;
     struct {
         char urls[CONFIG_STR_MAX * 4]; /* comma-separated turn:/turns:/stun: URLs */

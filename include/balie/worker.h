@@ -52,6 +52,7 @@ struct worker_pool_config {
     const char *bind;      /* address every worker's UDP socket binds to */
     int port_base;         /* worker i binds port_base + i; 0 binds an ephemeral port */
     size_t queue_capacity; /* power of two; 0 = 4096 */
+    int socket_buffer_kb;  /* UDP receive buffer asked for; 0 = 16384 */
     /* Our DTLS certificate, shared read-only by every worker; must outlive the pool. */
     const struct dtls_identity *dtls_identity;
     /* What a held leg plays (WORKER_CMD_HOLD), shared read-only by every worker; must outlive
