@@ -10,6 +10,9 @@
 #                      [--accept-rate 20]  (calls started per second; 0 = all at once)
 #                      [--nice N]   (servers and load peer alike; on a shared machine, N < 0 keeps
 #                                    other work from deciding the latency)
+#                      [--loadpeer-nice N]  (the load peer only, relative to the servers: with
+#                                    N > 0 a server short of CPU gets it first, and what the load
+#                                    peer could not send shows as a lower fwd-pkt/s, not as loss)
 #                      [--perf]     (perf record -g of each server over its measuring window:
 #                                    OUT/perf-SERVER-CALLS-ROUND.data)
 set -euo pipefail
@@ -26,6 +29,7 @@ video_kbps=2000
 size=1280x720
 build=$root/build/release
 nice_n=0
+lp_nice=0
 accept_rate=20
 perf=0
 args=("$@")
@@ -43,6 +47,7 @@ while [ $# -gt 0 ]; do
     --size) size=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
     --nice) nice_n=$2; shift 2 ;;
+    --loadpeer-nice) lp_nice=$2; shift 2 ;;
     --accept-rate) accept_rate=$2; shift 2 ;;
     --perf) perf=1; shift ;;
     *) echo "unknown option $1"; exit 2 ;;
@@ -200,7 +205,7 @@ case " $servers " in *" janus "*) write_janus_config ;; esac
 csv=$out/results.csv
 rm -f "$csv"
 media=$build/tests/bench/media-$size-$video_kbps.bin  # encoded once, reused by every run
-echo "benchmark: steps [$steps], hold $hold s, $rounds rounds, servers [$servers], Balie workers $workers, $accept_rate calls started per second, nice $nice_n"
+echo "benchmark: steps [$steps], hold $hold s, $rounds rounds, servers [$servers], Balie workers $workers, $accept_rate calls started per second, nice $nice_n, load peer nice +$lp_nice"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 nsteps=$(echo $steps | wc -w)
 i=0
@@ -212,7 +217,7 @@ for n in $steps; do
       start_server "$s" || continue
       url=http://localhost:8080
       [ "$s" = janus ] && url=ws://127.0.0.1:8188
-      "$loadpeer" --mode "$s" --url "$url" --calls "$n" --hold "$hold" --warmup 1 \
+      nice -n "$lp_nice" "$loadpeer" --mode "$s" --url "$url" --calls "$n" --hold "$hold" --warmup 1 \
         --setup-timeout "$(awk -v n="$n" -v r="$accept_rate" 'BEGIN { print 30 + (r > 0 ? n / r : 0) }')" \
         --accept-rate "$accept_rate" --threads "$threads" --video-kbps "$video_kbps" --size "$size" \
         --server-pid "$server_pid" --csv "$csv" --label "$s" --media-cache "$media" \

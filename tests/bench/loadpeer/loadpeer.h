@@ -164,6 +164,7 @@ struct lp_options {
     const char *media_cache; /* file with the encoded frames, made when missing */
     unsigned calls;
     unsigned threads;
+    unsigned pace_ms; /* the media threads' tick: what is due goes out every pace_ms */
     double hold_s;
     double warmup_s;
     double setup_timeout_s;

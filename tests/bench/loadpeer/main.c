@@ -20,12 +20,13 @@ struct dtls_identity *lp_identity;
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: balie-loadpeer [--mode balie|janus] --url URL [--calls N] [--hold S]\n"
-                    "  [--warmup S] [--setup-timeout S] [--threads N] [--service ID]\n"
-                    "  [--video-kbps K] [--size WxH] [--fps F] [--video-frames N]\n"
-                    "  [--server-pid PID] [--csv FILE] [--label TEXT] [--quiet]\n"
-                    "  [--max-loss-pct P] [--max-p99-ms M] [--media-cache FILE]\n"
-                    "  [--accept-rate CALLS_PER_S]\n");
+    fprintf(stderr,
+            "usage: balie-loadpeer [--mode balie|janus] --url URL [--calls N] [--hold S]\n"
+            "  [--warmup S] [--setup-timeout S] [--threads N] [--pace-ms MS] [--service ID]\n"
+            "  [--video-kbps K] [--size WxH] [--fps F] [--video-frames N]\n"
+            "  [--server-pid PID] [--csv FILE] [--label TEXT] [--quiet]\n"
+            "  [--max-loss-pct P] [--max-p99-ms M] [--media-cache FILE]\n"
+            "  [--accept-rate CALLS_PER_S]\n");
 }
 
 static int parse(int argc, char **argv, struct lp_options *o)
@@ -35,6 +36,7 @@ static int parse(int argc, char **argv, struct lp_options *o)
                              .label = "",
                              .calls = 2,
                              .threads = 1,
+                             .pace_ms = 5,
                              .hold_s = 5,
                              .warmup_s = 1,
                              .setup_timeout_s = 30,
@@ -43,17 +45,29 @@ static int parse(int argc, char **argv, struct lp_options *o)
                              .height = 720,
                              .fps = 30,
                              .video_frames = 90};
-    static const struct option opts[] = {{"mode", 1, 0, 'm'},         {"url", 1, 0, 'u'},
-                                         {"calls", 1, 0, 'n'},        {"hold", 1, 0, 'h'},
-                                         {"warmup", 1, 0, 'w'},       {"setup-timeout", 1, 0, 'T'},
-                                         {"threads", 1, 0, 't'},      {"service", 1, 0, 's'},
-                                         {"video-kbps", 1, 0, 'k'},   {"size", 1, 0, 'z'},
-                                         {"fps", 1, 0, 'f'},          {"video-frames", 1, 0, 'F'},
-                                         {"server-pid", 1, 0, 'p'},   {"csv", 1, 0, 'c'},
-                                         {"label", 1, 0, 'l'},        {"quiet", 0, 0, 'q'},
-                                         {"max-loss-pct", 1, 0, 'L'}, {"max-p99-ms", 1, 0, 'P'},
-                                         {"media-cache", 1, 0, 'C'},  {"accept-rate", 1, 0, 'R'},
-                                         {"help", 0, 0, '?'},         {0, 0, 0, 0}};
+    static const struct option opts[] = {{"mode", 1, 0, 'm'},
+                                         {"url", 1, 0, 'u'},
+                                         {"calls", 1, 0, 'n'},
+                                         {"hold", 1, 0, 'h'},
+                                         {"warmup", 1, 0, 'w'},
+                                         {"setup-timeout", 1, 0, 'T'},
+                                         {"threads", 1, 0, 't'},
+                                         {"service", 1, 0, 's'},
+                                         {"video-kbps", 1, 0, 'k'},
+                                         {"size", 1, 0, 'z'},
+                                         {"fps", 1, 0, 'f'},
+                                         {"video-frames", 1, 0, 'F'},
+                                         {"server-pid", 1, 0, 'p'},
+                                         {"csv", 1, 0, 'c'},
+                                         {"label", 1, 0, 'l'},
+                                         {"quiet", 0, 0, 'q'},
+                                         {"max-loss-pct", 1, 0, 'L'},
+                                         {"max-p99-ms", 1, 0, 'P'},
+                                         {"media-cache", 1, 0, 'C'},
+                                         {"accept-rate", 1, 0, 'R'},
+                                         {"pace-ms", 1, 0, 'M'},
+                                         {"help", 0, 0, '?'},
+                                         {0, 0, 0, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (ch) {
@@ -77,6 +91,9 @@ static int parse(int argc, char **argv, struct lp_options *o)
             break;
         case 't':
             o->threads = (unsigned)atoi(optarg);
+            break;
+        case 'M':
+            o->pace_ms = (unsigned)atoi(optarg);
             break;
         case 's':
             o->service = optarg;
@@ -123,7 +140,8 @@ static int parse(int argc, char **argv, struct lp_options *o)
         }
     }
     if (!o->url || o->calls < 1 || o->calls > LP_MAX_CALLS || o->threads < 1 || o->threads > 16 ||
-        o->fps < 1 || o->fps > 60 || o->width < 16 || o->height < 16 || o->video_frames < 1 ||
+        o->pace_ms < 1 || o->pace_ms > 20 || o->fps < 1 || o->fps > 60 || o->width < 16 ||
+        o->height < 16 || o->video_frames < 1 ||
         (strcmp(o->mode, "balie") != 0 && strcmp(o->mode, "janus") != 0))
         return -1;
     return 0;

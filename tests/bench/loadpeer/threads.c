@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "loadpeer.h"
@@ -98,17 +99,36 @@ static void drain(struct lp_thread *t, struct lp_peer *p)
     }
 }
 
+/* One round per --pace-ms: sleep to the tick, read every socket that has something (the
+ * kernel stamped each datagram's arrival, so reading late does not change what is measured),
+ * then send what is due. Reading in rounds instead of waking for each datagram keeps the load
+ * peer's own cost per packet low, so that on a shared machine the server, not the load peer,
+ * is what runs out of CPU. */
 static void *thread_main(void *arg)
 {
     struct lp_thread *t = arg;
     struct epoll_event ev[128];
+    uint64_t tick_ns = (uint64_t)t->run->opt.pace_ms * 1000000u;
+    uint64_t next = lp_now_ns();
     while (!atomic_load(&t->run->quit)) {
-        int n = epoll_wait(t->epfd, ev, 128, 1);
-        for (int i = 0; i < n; i++)
-            drain(t, ev[i].data.ptr);
         uint64_t now = lp_now_ns();
+        if (next > now) {
+            struct timespec ts = {.tv_sec = (time_t)((next - now) / 1000000000u),
+                                  .tv_nsec = (long)((next - now) % 1000000000u)};
+            nanosleep(&ts, NULL);
+        }
+        int n;
+        do {
+            n = epoll_wait(t->epfd, ev, 128, 0);
+            for (int i = 0; i < n; i++)
+                drain(t, ev[i].data.ptr);
+        } while (n == 128);
+        now = lp_now_ns();
         for (size_t i = 0; i < t->npeers; i++)
             lp_peer_tick(t, t->peers[i], now);
+        next += tick_ns;
+        if (next < now) /* behind by more than a tick: do not try to catch up in a burst */
+            next = now + tick_ns;
     }
     return NULL;
 }
