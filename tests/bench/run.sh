@@ -6,7 +6,7 @@
 #
 #   tests/bench/run.sh [--steps "25 50 100 200 300 400"] [--hold 8] [--rounds 2]
 #                      [--servers "balie janus"] [--out DIR] [--p99-target-us 150]
-#                      [--workers 2] [--threads 1] [--video-kbps 2000] [--size 1280x720]
+#                      [--workers 2] [--threads 2] [--video-kbps 2000] [--size 1280x720]
 #                      [--accept-rate 20]  (calls started per second; 0 = all at once)
 #                      [--nice N]   (servers and load peer alike; on a shared machine, N < 0 keeps
 #                                    other work from deciding the latency)
@@ -24,7 +24,7 @@ servers="balie janus"
 out=$root/tests/bench/results/$(date -u +%Y%m%d-%H%M%S)
 p99_target_us=150
 workers=2
-threads=1
+threads=2
 video_kbps=2000
 size=1280x720
 build=$root/build/release
