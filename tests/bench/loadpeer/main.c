@@ -36,7 +36,7 @@ static int parse(int argc, char **argv, struct lp_options *o)
                              .label = "",
                              .calls = 2,
                              .threads = 1,
-                             .pace_ms = 5,
+                             .pace_ms = 1,
                              .hold_s = 5,
                              .warmup_s = 1,
                              .setup_timeout_s = 30,
