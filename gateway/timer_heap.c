@@ -30,11 +30,11 @@ int timer_heap_reserve(struct timer_heap *h, size_t n)
         return 0;
     size_t cap = h->cap ? h->cap : 64;
     while (cap < n) {
-        if (cap > SIZE_MAX / 2 / sizeof(*h->items))
+        if (cap > SIZE_MAX / 2 / sizeof(struct timer_entry *))
             return -ENOMEM;
         cap *= 2;
     }
-    struct timer_entry **items = realloc(h->items, cap * sizeof(*items));
+    struct timer_entry **items = realloc(h->items, cap * sizeof(struct timer_entry *));
     if (!items)
         return -ENOMEM;
     h->items = items;

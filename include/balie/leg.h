@@ -94,8 +94,8 @@ struct leg {
     struct media_answer answer;
     const struct dtls_identity *identity;
     struct dtls_conn *dtls;
-    struct leg *peer;        /* relay.h; both legs point at each other or at nothing */
-    struct leg *next, *prev; /* the worker's list */
+    struct leg *peer;         /* relay.h; both legs point at each other or at nothing */
+    struct leg *next, *prev;  /* the worker's list */
     struct timer_entry timer; /* in the worker's timer heap while it has a deadline */
 
     struct ice_agent ice;
