@@ -193,20 +193,27 @@ static int aead(EVP_CIPHER_CTX *c, bool encrypt, const uint8_t iv[IV_LEN], const
     return EVP_CipherFinal_ex(c, op->data + op->data_len, &n) == 1 ? 0 : -EBADMSG;
 }
 
+/* The packet's SSRC stream (NULL when not seen yet), and its index (RFC 3711 §3.3.1) when that
+ * index was neither sent nor accepted before and is inside the window. */
+static int rtp_index(struct srtp_gcm_dir *d, const uint8_t *buf, struct srtp_gcm_stream **st,
+                     uint64_t *index)
+{
+    int rc = lookup(d, bytes_get32(buf + 8), st);
+    if (rc < 0)
+        return rc;
+    const struct srtp_replay *r = *st ? &(*st)->rtp : &no_packets_yet;
+    rc = srtp_replay_estimate(r, bytes_get16(buf + 2), index);
+    return rc < 0 ? rc : srtp_replay_check(r, *index);
+}
+
 int srtp_gcm_protect_rtp(struct srtp_gcm_dir *d, uint8_t *buf, size_t *len, size_t hdr_len)
 {
     uint32_t ssrc = bytes_get32(buf + 8);
     struct srtp_gcm_stream *st;
-    int rc = lookup(d, ssrc, &st);
-    if (rc < 0)
-        return rc;
-    const struct srtp_replay *sent = st ? &st->rtp : &no_packets_yet;
     uint64_t index;
-    rc = srtp_replay_estimate(sent, bytes_get16(buf + 2), &index);
     /* Protecting an index twice would reuse the nonce (RFC 7714 §8.1, Security
      * Considerations): refused like a replay. */
-    if (rc == 0)
-        rc = srtp_replay_check(sent, index);
+    int rc = rtp_index(d, buf, &st, &index);
     if (rc < 0)
         return rc;
 
@@ -236,14 +243,8 @@ int srtp_gcm_unprotect_rtp(struct srtp_gcm_dir *d, uint8_t *buf, size_t *len, si
         return -EINVAL;
     uint32_t ssrc = bytes_get32(buf + 8);
     struct srtp_gcm_stream *st;
-    int rc = lookup(d, ssrc, &st);
-    if (rc < 0)
-        return rc;
-    const struct srtp_replay *seen = st ? &st->rtp : &no_packets_yet;
     uint64_t index;
-    rc = srtp_replay_estimate(seen, bytes_get16(buf + 2), &index);
-    if (rc == 0)
-        rc = srtp_replay_check(seen, index); /* RFC 3711 §3.3: before the tag, cheap */
+    int rc = rtp_index(d, buf, &st, &index); /* RFC 3711 §3.3: before the tag, cheap */
     if (rc < 0)
         return rc;
 

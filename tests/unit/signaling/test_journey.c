@@ -13,40 +13,7 @@
 #include "balie/journey.h"
 #include "balie/strbuf.h"
 
-static char dir[64], path[128];
-
-static void setup(void)
-{
-    snprintf(dir, sizeof(dir), "/tmp/balie-journey-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(path, sizeof(path), "%s/balie.db", dir);
-}
-
-static void teardown(void)
-{
-    char cmd[160];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    cr_assert_eq(system(cmd), 0);
-}
-
-static struct journey_store *open_store(void)
-{
-    struct journey_store *st = NULL;
-    char why[256] = "";
-    int err = journey_store_open(&st, path, why, sizeof(why));
-    cr_assert_eq(err, 0, "open: %s", why);
-    return st;
-}
-
-/* A citizen's session as calls.c would start it. */
-static void citizen(struct journey_signal *s, const char *pseudonym)
-{
-    cr_assert_eq(journey_init(s), 0);
-    snprintf(s->service, sizeof(s->service), "paspoort");
-    snprintf(s->pseudonym, sizeof(s->pseudonym), "%s", pseudonym);
-    snprintf(s->loa, sizeof(s->loa), "substantieel");
-    snprintf(s->provider, sizeof(s->provider), "dev");
-}
+#include "journey_fixture.h"
 
 TestSuite(journey, .init = setup, .fini = teardown);
 

@@ -15,40 +15,9 @@
 
 #include "balie/journey.h"
 
-static char dir[64], path[128];
-
-static void setup(void)
-{
-    snprintf(dir, sizeof(dir), "/tmp/balie-commit-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(path, sizeof(path), "%s/balie.db", dir);
-}
-
-static void teardown(void)
-{
-    char cmd[160];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    cr_assert_eq(system(cmd), 0);
-}
+#include "journey_fixture.h"
 
 TestSuite(journey_commit, .init = setup, .fini = teardown);
-
-static struct journey_store *open_store(void)
-{
-    struct journey_store *st = NULL;
-    char why[256] = "";
-    cr_assert_eq(journey_store_open(&st, path, why, sizeof(why)), 0, "open: %s", why);
-    return st;
-}
-
-static void citizen(struct journey_signal *s, const char *pseudonym)
-{
-    cr_assert_eq(journey_init(s), 0);
-    snprintf(s->service, sizeof(s->service), "paspoort");
-    snprintf(s->pseudonym, sizeof(s->pseudonym), "%s", pseudonym);
-    snprintf(s->loa, sizeof(s->loa), "substantieel");
-    snprintf(s->provider, sizeof(s->provider), "dev");
-}
 
 /* What another process would read from the file now: committed rows only. */
 static int count_committed(const char *sql)
